@@ -1,0 +1,1 @@
+//! AMF3 (in progress)
