@@ -1,0 +1,2 @@
+//! criterion benchmarks (in progress)
+fn main() {}
