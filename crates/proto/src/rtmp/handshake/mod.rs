@@ -28,6 +28,8 @@ mod server;
 mod wire;
 
 #[cfg(test)]
+mod captures;
+#[cfg(test)]
 mod tests;
 
 pub use analysis::{
