@@ -72,6 +72,11 @@ impl OutgoingMessage {
         self.header
     }
 
+    /// The whole payload.
+    pub fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+
     /// Payload bytes not yet written.
     pub fn remaining(&self) -> usize {
         self.payload.len() - self.written

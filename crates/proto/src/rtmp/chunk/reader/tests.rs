@@ -206,7 +206,7 @@ fn timestamps_wrap() {
 
 #[test]
 fn extended_timestamp_repeated_on_continuations() {
-    let payload = vec![0xEEu8; 200];
+    let payload = [0xEEu8; 200];
     let ts = 0x0100_0000u32;
     let bytes = cat(&[
         &t0(6, ts, 200, 9, 1),
@@ -226,7 +226,7 @@ fn extended_timestamp_repeated_on_continuations() {
 
 #[test]
 fn extended_timestamp_not_repeated_is_tolerated() {
-    let payload = vec![0x11u8; 200];
+    let payload = [0x11u8; 200];
     let ts = 0x0100_0000u32;
     let bytes = cat(&[
         &t0(6, ts, 200, 9, 1),
@@ -243,7 +243,7 @@ fn extended_timestamp_not_repeated_is_tolerated() {
 #[test]
 fn extended_delta_continuation_may_repeat_absolute_timestamp() {
     // Type 1 with an extended delta; the continuation repeats the absolute timestamp instead.
-    let payload = vec![0x22u8; 130];
+    let payload = [0x22u8; 130];
     let delta = 0x0200_0000u32;
     let bytes = cat(&[
         &t0(6, 5, 1, 9, 1),
@@ -290,7 +290,7 @@ fn extended_delta_on_type3_new_message() {
 #[test]
 fn type3_waits_for_four_bytes_before_deciding() {
     let ts = 0x0100_0000u32;
-    let payload = vec![0x33u8; 130];
+    let payload = [0x33u8; 130];
     let bytes = cat(&[
         &t0(6, ts, 130, 9, 1),
         &payload[..128],
@@ -309,7 +309,7 @@ fn type3_waits_for_four_bytes_before_deciding() {
 
 #[test]
 fn interleaved_chunk_streams() {
-    let a = vec![b'a'; 200];
+    let a = [b'a'; 200];
     let v = vec![b'v'; 300];
     let bytes = cat(&[
         &t0(6, 0, 300, 9, 1),
