@@ -67,14 +67,18 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("chunk");
     group.throughput(Throughput::Bytes(payload_bytes as u64));
     for chunk_size in [128u32, 4096] {
-        group.bench_with_input(BenchmarkId::new("write", chunk_size), &chunk_size, |b, &cs| {
-            let mut out = BytesMut::with_capacity(payload_bytes * 2);
-            b.iter(|| {
-                out.clear();
-                write_all(cs, &msgs, &mut out);
-                black_box(out.len())
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("write", chunk_size),
+            &chunk_size,
+            |b, &cs| {
+                let mut out = BytesMut::with_capacity(payload_bytes * 2);
+                b.iter(|| {
+                    out.clear();
+                    write_all(cs, &msgs, &mut out);
+                    black_box(out.len())
+                })
+            },
+        );
 
         group.bench_with_input(
             BenchmarkId::new("serialize_fmt0", chunk_size),
