@@ -23,7 +23,7 @@ fn stream() -> Vec<(u32, MessageHeader, Vec<u8>)> {
     while video_ms < 4000.0 || audio_ms < 4000.0 {
         if video_ms <= audio_ms {
             let frame = (video_ms / (1000.0 / 30.0)).round() as u32;
-            let len = if frame % 60 == 0 {
+            let len = if frame.is_multiple_of(60) {
                 60_000 + (next() % 20_000) as usize
             } else {
                 6_000 + (next() % 6_000) as usize
