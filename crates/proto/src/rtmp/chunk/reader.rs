@@ -1,0 +1,444 @@
+//! Reassembles messages from received chunks.
+
+use std::collections::HashMap;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::header::{BasicHeader, ChunkMessageHeader, ExtendedTimestamp};
+use super::writer::MessageHeader;
+use super::{
+    ChunkError, ChunkLimits, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, TYPE_ABORT, TYPE_SET_CHUNK_SIZE,
+};
+
+/// One reassembled message, with what the chunk layer saw while reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    /// Chunk stream the message arrived on.
+    pub csid: u32,
+    /// Absolute timestamp (ms, wrapping).
+    pub timestamp: u32,
+    /// Message type id.
+    pub type_id: u8,
+    /// Message stream id.
+    pub stream_id: u32,
+    /// The message body. A message that arrived in one chunk shares the receive buffer.
+    pub payload: Bytes,
+    /// How the message was chunked.
+    pub info: ChunkInfo,
+}
+
+impl RawMessage {
+    /// The fields a [`ChunkWriter`](super::ChunkWriter) needs to send this message again.
+    pub fn header(&self) -> MessageHeader {
+        MessageHeader {
+            timestamp: self.timestamp,
+            type_id: self.type_id,
+            stream_id: self.stream_id,
+        }
+    }
+}
+
+/// How a message was carried, for the dissector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Format (0..=3) of the message's first chunk.
+    pub first_fmt: u8,
+    /// The timestamp as the first chunk expressed it: the absolute timestamp (type 0) or the
+    /// delta (types 1 and 2; for type 3 the inherited delta it re-applied), as a 32-bit value
+    /// (the extended timestamp when one was used).
+    pub timestamp_field: u32,
+    /// Whether the first chunk carried an extended timestamp.
+    pub extended_timestamp: bool,
+    /// Number of chunks the message was cut into.
+    pub chunk_count: u32,
+    /// Type 3 chunks of this message that, against the specification, did not repeat the
+    /// extended timestamp (see the module documentation).
+    pub missing_extended_repeats: u32,
+    /// Stream offset (from the first byte pushed into the reader) of the first chunk's first byte.
+    pub start_offset: u64,
+    /// Stream offset just past the last chunk's last byte.
+    pub end_offset: u64,
+}
+
+/// What a chunk stream remembers from its previous header.
+#[derive(Debug)]
+struct StreamState {
+    /// Absolute timestamp of the current (or last) message.
+    timestamp: u32,
+    /// Delta a type 3 header starting a new message adds.
+    delta: u32,
+    length: u32,
+    type_id: u8,
+    stream_id: u32,
+    /// Set when the last type 0/1/2 header used an extended timestamp: the value it sent.
+    extended: Option<u32>,
+    partial: Option<Partial>,
+}
+
+/// A message whose chunks are still arriving.
+#[derive(Debug)]
+struct Partial {
+    /// Grows with the received chunks, never ahead of them by more than the bytes received.
+    data: Vec<u8>,
+    first_fmt: u8,
+    timestamp_field: u32,
+    extended_timestamp: bool,
+    chunk_count: u32,
+    missing_extended_repeats: u32,
+    start_offset: u64,
+}
+
+/// Outcome of trying to read one chunk.
+enum Step {
+    NeedMore,
+    Consumed,
+    Message(RawMessage),
+}
+
+/// Sans-I/O chunk stream reader: [`push`](Self::push) received bytes, then call
+/// [`poll_message`](Self::poll_message) until it returns `Ok(None)`.
+///
+/// Memory: the reader holds the bytes pushed but not yet parsed, and per chunk stream the
+/// payload received so far of an incomplete message. Nothing is reserved from a declared length.
+#[derive(Debug)]
+pub struct ChunkReader {
+    buf: BytesMut,
+    /// Stream offset of `buf[0]`, i.e. bytes consumed so far.
+    consumed: u64,
+    chunk_size: u32,
+    limits: ChunkLimits,
+    streams: HashMap<u32, StreamState>,
+    failed: Option<ChunkError>,
+}
+
+impl Default for ChunkReader {
+    fn default() -> Self {
+        ChunkReader::new(ChunkLimits::default())
+    }
+}
+
+impl ChunkReader {
+    /// A reader at the default chunk size (128) with the given limits.
+    pub fn new(limits: ChunkLimits) -> Self {
+        ChunkReader {
+            buf: BytesMut::new(),
+            consumed: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            limits,
+            streams: HashMap::new(),
+            failed: None,
+        }
+    }
+
+    /// Appends received bytes. Nothing is parsed until [`poll_message`](Self::poll_message).
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Returns the next complete message, `Ok(None)` when more bytes are needed.
+    ///
+    /// Set Chunk Size (type 1) and Abort (type 2) messages are applied before they are returned,
+    /// whatever chunk stream or message stream they arrive on. After an error the same error is
+    /// returned on every call.
+    pub fn poll_message(&mut self) -> Result<Option<RawMessage>, ChunkError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        loop {
+            let step = self.read_chunk().and_then(|step| match step {
+                Step::Message(msg) => self.apply_control(&msg).map(|()| Step::Message(msg)),
+                other => Ok(other),
+            });
+            match step {
+                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::Consumed) => {}
+                Ok(Step::Message(msg)) => return Ok(Some(msg)),
+                Err(err) => {
+                    self.failed = Some(err.clone());
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// The chunk size incoming chunks are currently cut at.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+
+    /// Overrides the incoming chunk size (e.g. a dissector joining a stream after the peer's
+    /// Set Chunk Size). Must be in 1..=0x7FFFFFFF.
+    pub fn set_chunk_size(&mut self, size: u32) -> Result<(), ChunkError> {
+        super::check_chunk_size(size)?;
+        self.chunk_size = size;
+        Ok(())
+    }
+
+    /// Bytes parsed so far: the stream offset of the next unparsed byte.
+    pub fn bytes_consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Bytes pushed but not yet parsed.
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Total bytes pushed into the reader.
+    pub fn bytes_received(&self) -> u64 {
+        self.consumed + self.buf.len() as u64
+    }
+
+    /// The limits this reader enforces.
+    pub fn limits(&self) -> ChunkLimits {
+        self.limits
+    }
+
+    /// Number of chunk streams opened so far (counted against `max_chunk_streams`).
+    pub fn chunk_stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    fn apply_control(&mut self, msg: &RawMessage) -> Result<(), ChunkError> {
+        if msg.type_id != TYPE_SET_CHUNK_SIZE && msg.type_id != TYPE_ABORT {
+            return Ok(());
+        }
+        let offset = msg.info.start_offset;
+        let Some(body) = msg.payload.get(..4) else {
+            return Err(ChunkError::ControlMessageTooShort {
+                type_id: msg.type_id,
+                length: msg.payload.len() as u32,
+                offset,
+            });
+        };
+        let value = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+        if msg.type_id == TYPE_SET_CHUNK_SIZE {
+            if value == 0 || value > MAX_CHUNK_SIZE {
+                return Err(ChunkError::InvalidChunkSize { value, offset });
+            }
+            self.chunk_size = value;
+        } else if let Some(stream) = self.streams.get_mut(&value) {
+            stream.partial = None;
+        }
+        Ok(())
+    }
+
+    /// Reads one chunk if it is fully buffered. State changes only once the whole chunk is here,
+    /// so a chunk split across pushes is simply parsed again.
+    fn read_chunk(&mut self) -> Result<Step, ChunkError> {
+        let offset = self.consumed;
+        let buf = &self.buf[..];
+        let Some((BasicHeader { fmt, csid }, basic_len)) = BasicHeader::decode(buf) else {
+            return Ok(Step::NeedMore);
+        };
+        let state = self.streams.get(&csid);
+        match state {
+            None if fmt != 0 => return Err(ChunkError::FirstChunkNotType0 { csid, fmt, offset }),
+            None if self.streams.len() >= self.limits.max_chunk_streams => {
+                return Err(ChunkError::TooManyChunkStreams {
+                    csid,
+                    count: self.streams.len() + 1,
+                    limit: self.limits.max_chunk_streams,
+                    offset,
+                });
+            }
+            Some(StreamState {
+                partial: Some(p),
+                length,
+                ..
+            }) if fmt != 3 => {
+                return Err(ChunkError::HeaderInsideMessage {
+                    csid,
+                    fmt,
+                    received: p.data.len() as u32,
+                    length: *length,
+                    offset,
+                });
+            }
+            _ => {}
+        }
+        let mut pos = basic_len;
+        let Some(header) = buf
+            .get(pos..)
+            .and_then(|b| ChunkMessageHeader::decode(fmt, b))
+        else {
+            return Ok(Step::NeedMore);
+        };
+        pos += ChunkMessageHeader::len_for_fmt(fmt);
+
+        // Resolve the header against the chunk stream's state, without changing it yet.
+        let continuing = state.and_then(|s| s.partial.as_ref());
+        let mut extended_present = false;
+        let mut missing_repeat = false;
+        let mut ext_value = None;
+        if header.announces_extended_timestamp() {
+            let Some(ext) = buf.get(pos..).and_then(ExtendedTimestamp::decode) else {
+                return Ok(Step::NeedMore);
+            };
+            pos += ExtendedTimestamp::LEN;
+            extended_present = true;
+            ext_value = Some(ext.0);
+        }
+        let (timestamp, delta, field, length, type_id, stream_id) = match (header, state) {
+            (ChunkMessageHeader::Type0(h), _) => {
+                let ts = ext_value.unwrap_or(h.timestamp_field);
+                (ts, ts, ts, h.length, h.type_id, h.stream_id)
+            }
+            (ChunkMessageHeader::Type1(h), Some(s)) => {
+                let d = ext_value.unwrap_or(h.delta_field);
+                (
+                    s.timestamp.wrapping_add(d),
+                    d,
+                    d,
+                    h.length,
+                    h.type_id,
+                    s.stream_id,
+                )
+            }
+            (ChunkMessageHeader::Type2(h), Some(s)) => {
+                let d = ext_value.unwrap_or(h.delta_field);
+                (
+                    s.timestamp.wrapping_add(d),
+                    d,
+                    d,
+                    s.length,
+                    s.type_id,
+                    s.stream_id,
+                )
+            }
+            (ChunkMessageHeader::Type3, Some(s)) => {
+                let ts = if continuing.is_some() {
+                    s.timestamp
+                } else {
+                    s.timestamp.wrapping_add(s.delta)
+                };
+                if let Some(expected) = s.extended {
+                    let Some(peek) = buf.get(pos..).and_then(ExtendedTimestamp::decode) else {
+                        return Ok(Step::NeedMore);
+                    };
+                    if peek.0 == expected || peek.0 == ts {
+                        pos += ExtendedTimestamp::LEN;
+                        extended_present = true;
+                    } else {
+                        missing_repeat = true;
+                    }
+                }
+                (ts, s.delta, s.delta, s.length, s.type_id, s.stream_id)
+            }
+            // Unreachable: a missing state with fmt != 0 was rejected above.
+            (_, None) => return Err(ChunkError::FirstChunkNotType0 { csid, fmt, offset }),
+        };
+
+        let received = continuing.map_or(0, |p| p.data.len());
+        if continuing.is_none() && length > self.limits.max_message_size {
+            return Err(ChunkError::MessageTooLarge {
+                csid,
+                length,
+                limit: self.limits.max_message_size,
+                offset,
+            });
+        }
+        let remaining = (length as usize).saturating_sub(received);
+        let take = remaining.min(self.chunk_size as usize);
+        if buf.len() - pos < take {
+            return Ok(Step::NeedMore);
+        }
+
+        // The whole chunk is buffered: commit.
+        let end_offset = offset + (pos + take) as u64;
+        self.buf.advance(pos);
+        self.consumed = end_offset;
+        let stream = self.streams.entry(csid).or_insert(StreamState {
+            timestamp,
+            delta,
+            length,
+            type_id,
+            stream_id,
+            extended: None,
+            partial: None,
+        });
+        if fmt != 3 {
+            stream.extended = ext_value;
+        }
+        if stream.partial.is_none() {
+            stream.timestamp = timestamp;
+            stream.delta = delta;
+            stream.length = length;
+            stream.type_id = type_id;
+            stream.stream_id = stream_id;
+            if take == remaining {
+                // Single-chunk message: hand out the received bytes without copying.
+                let payload = self.buf.split_to(take).freeze();
+                return Ok(Step::Message(RawMessage {
+                    csid,
+                    timestamp,
+                    type_id,
+                    stream_id,
+                    payload,
+                    info: ChunkInfo {
+                        first_fmt: fmt,
+                        timestamp_field: field,
+                        extended_timestamp: extended_present,
+                        chunk_count: 1,
+                        missing_extended_repeats: u32::from(missing_repeat),
+                        start_offset: offset,
+                        end_offset,
+                    },
+                }));
+            }
+            stream.partial = Some(Partial {
+                data: Vec::new(),
+                first_fmt: fmt,
+                timestamp_field: field,
+                extended_timestamp: extended_present,
+                chunk_count: 0,
+                missing_extended_repeats: 0,
+                start_offset: offset,
+            });
+        }
+        let Some(partial) = stream.partial.as_mut() else {
+            return Ok(Step::Consumed);
+        };
+        append_bounded(&mut partial.data, &self.buf[..take], length as usize);
+        self.buf.advance(take);
+        partial.chunk_count += 1;
+        partial.missing_extended_repeats += u32::from(missing_repeat);
+        if partial.data.len() < length as usize {
+            return Ok(Step::Consumed);
+        }
+        let Some(done) = stream.partial.take() else {
+            return Ok(Step::Consumed);
+        };
+        Ok(Step::Message(RawMessage {
+            csid,
+            timestamp: stream.timestamp,
+            type_id: stream.type_id,
+            stream_id: stream.stream_id,
+            payload: Bytes::from(done.data),
+            info: ChunkInfo {
+                first_fmt: done.first_fmt,
+                timestamp_field: done.timestamp_field,
+                extended_timestamp: done.extended_timestamp,
+                chunk_count: done.chunk_count,
+                missing_extended_repeats: done.missing_extended_repeats,
+                start_offset: done.start_offset,
+                end_offset,
+            },
+        }))
+    }
+}
+
+/// Appends `chunk`, growing the buffer at most to twice what it already holds and never past
+/// `total`, so capacity stays proportional to bytes actually received whatever length the
+/// header declared.
+fn append_bounded(data: &mut Vec<u8>, chunk: &[u8], total: usize) {
+    let needed = data.len() + chunk.len();
+    if needed > data.capacity() {
+        let target = (data.len() * 2).min(total).max(needed);
+        data.reserve_exact(target - data.len());
+    }
+    data.extend_from_slice(chunk);
+}
+
+#[cfg(test)]
+mod tests;

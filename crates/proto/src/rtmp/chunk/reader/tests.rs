@@ -1,0 +1,569 @@
+use super::*;
+use crate::rtmp::chunk::header::{Type0Header, Type1Header, Type2Header};
+
+fn basic(out: &mut Vec<u8>, fmt: u8, csid: u32) {
+    let mut b = BytesMut::new();
+    BasicHeader { fmt, csid }.encode(&mut b).unwrap();
+    out.extend_from_slice(&b);
+}
+
+fn t0(csid: u32, ts: u32, len: u32, type_id: u8, sid: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    basic(&mut out, 0, csid);
+    let mut b = BytesMut::new();
+    Type0Header {
+        timestamp_field: ts.min(0xFFFFFF),
+        length: len,
+        type_id,
+        stream_id: sid,
+    }
+    .encode(&mut b);
+    if ts >= 0xFFFFFF {
+        b.put_u32(ts);
+    }
+    out.extend_from_slice(&b);
+    out
+}
+
+fn t1(csid: u32, delta: u32, len: u32, type_id: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    basic(&mut out, 1, csid);
+    let mut b = BytesMut::new();
+    Type1Header {
+        delta_field: delta.min(0xFFFFFF),
+        length: len,
+        type_id,
+    }
+    .encode(&mut b);
+    if delta >= 0xFFFFFF {
+        b.put_u32(delta);
+    }
+    out.extend_from_slice(&b);
+    out
+}
+
+fn t2(csid: u32, delta: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    basic(&mut out, 2, csid);
+    let mut b = BytesMut::new();
+    Type2Header {
+        delta_field: delta.min(0xFFFFFF),
+    }
+    .encode(&mut b);
+    if delta >= 0xFFFFFF {
+        b.put_u32(delta);
+    }
+    out.extend_from_slice(&b);
+    out
+}
+
+fn t3(csid: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    basic(&mut out, 3, csid);
+    out
+}
+
+fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+fn read_all(r: &mut ChunkReader) -> Vec<RawMessage> {
+    let mut v = Vec::new();
+    while let Some(m) = r.poll_message().unwrap() {
+        v.push(m);
+    }
+    v
+}
+
+fn read_bytes(bytes: &[u8]) -> Vec<RawMessage> {
+    let mut r = ChunkReader::default();
+    r.push(bytes);
+    read_all(&mut r)
+}
+
+use bytes::BufMut;
+
+#[test]
+fn single_chunk_message() {
+    let bytes = cat(&[&t0(3, 1000, 3, 20, 1), b"abc"]);
+    let msgs = read_bytes(&bytes);
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert_eq!(
+        (m.csid, m.timestamp, m.type_id, m.stream_id),
+        (3, 1000, 20, 1)
+    );
+    assert_eq!(&m.payload[..], b"abc");
+    assert_eq!(
+        m.info,
+        ChunkInfo {
+            first_fmt: 0,
+            timestamp_field: 1000,
+            extended_timestamp: false,
+            chunk_count: 1,
+            missing_extended_repeats: 0,
+            start_offset: 0,
+            end_offset: 15,
+        }
+    );
+    assert_eq!(m.header().timestamp, 1000);
+}
+
+#[test]
+fn multi_chunk_message_offsets_and_counts() {
+    let payload: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+    let bytes = cat(&[
+        b"\x02\x00\x00\x00\x00\x00\x01\x05\x00\x00\x00\x00x", // a 1-byte message first
+        &t0(4, 0, 300, 9, 1),
+        &payload[..128],
+        &t3(4),
+        &payload[128..256],
+        &t3(4),
+        &payload[256..],
+    ]);
+    let mut r = ChunkReader::default();
+    r.push(&bytes);
+    let msgs = read_all(&mut r);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[1].payload[..], payload[..]);
+    assert_eq!(msgs[1].info.chunk_count, 3);
+    assert_eq!(msgs[1].info.start_offset, 13);
+    assert_eq!(msgs[1].info.end_offset, bytes.len() as u64);
+    assert_eq!(r.bytes_consumed(), bytes.len() as u64);
+    assert_eq!(r.bytes_received(), bytes.len() as u64);
+    assert_eq!(r.buffered_len(), 0);
+}
+
+#[test]
+fn byte_by_byte_push() {
+    let payload = vec![7u8; 500];
+    let bytes = cat(&[
+        &t0(5, 40, 500, 8, 1),
+        &payload[..128],
+        &t3(5),
+        &payload[128..256],
+        &t3(5),
+        &payload[256..384],
+        &t3(5),
+        &payload[384..],
+    ]);
+    let mut r = ChunkReader::default();
+    let mut got = Vec::new();
+    for b in &bytes {
+        r.push(std::slice::from_ref(b));
+        got.extend(read_all(&mut r));
+    }
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload[..], payload[..]);
+    assert_eq!(got[0].timestamp, 40);
+}
+
+#[test]
+fn header_inheritance_and_deltas() {
+    let bytes = cat(&[
+        &t0(6, 100, 2, 9, 1),
+        b"aa",
+        &t1(6, 33, 3, 9), // ts 133, new length
+        b"bbb",
+        &t2(6, 34), // ts 167, same length
+        b"ccc",
+        &t3(6), // new message: re-applies delta 34 -> 201
+        b"ddd",
+        &t3(6), // -> 235
+        b"eee",
+    ]);
+    let msgs = read_bytes(&bytes);
+    let ts: Vec<u32> = msgs.iter().map(|m| m.timestamp).collect();
+    assert_eq!(ts, [100, 133, 167, 201, 235]);
+    let fmts: Vec<u8> = msgs.iter().map(|m| m.info.first_fmt).collect();
+    assert_eq!(fmts, [0, 1, 2, 3, 3]);
+    assert!(msgs.iter().all(|m| m.stream_id == 1 && m.type_id == 9));
+    assert_eq!(msgs[4].payload[..], b"eee"[..]);
+    assert_eq!(msgs[3].info.timestamp_field, 34);
+}
+
+#[test]
+fn type3_after_type0_reapplies_the_type0_timestamp() {
+    // RTMP 1.0 5.3.1.2.4: after a type 0, the delta of a type 3 is the type 0 timestamp.
+    let bytes = cat(&[&t0(4, 20, 1, 8, 1), b"a", &t3(4), b"b", &t3(4), b"c"]);
+    let ts: Vec<u32> = read_bytes(&bytes).iter().map(|m| m.timestamp).collect();
+    assert_eq!(ts, [20, 40, 60]);
+}
+
+#[test]
+fn timestamps_wrap() {
+    let bytes = cat(&[
+        &t0(4, 0xFFFF_FFF0, 1, 8, 1),
+        b"a",
+        &t2(4, 0x20),
+        b"b",
+        &t3(4),
+        b"c",
+    ]);
+    let ts: Vec<u32> = read_bytes(&bytes).iter().map(|m| m.timestamp).collect();
+    assert_eq!(ts, [0xFFFF_FFF0, 0x10, 0x30]);
+}
+
+#[test]
+fn extended_timestamp_repeated_on_continuations() {
+    let payload = [0xEEu8; 200];
+    let ts = 0x0100_0000u32;
+    let bytes = cat(&[
+        &t0(6, ts, 200, 9, 1),
+        &payload[..128],
+        &t3(6),
+        &ts.to_be_bytes(),
+        &payload[128..],
+    ]);
+    let msgs = read_bytes(&bytes);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].timestamp, ts);
+    assert_eq!(msgs[0].payload[..], payload[..]);
+    assert!(msgs[0].info.extended_timestamp);
+    assert_eq!(msgs[0].info.timestamp_field, ts);
+    assert_eq!(msgs[0].info.missing_extended_repeats, 0);
+}
+
+#[test]
+fn extended_timestamp_not_repeated_is_tolerated() {
+    let payload = [0x11u8; 200];
+    let ts = 0x0100_0000u32;
+    let bytes = cat(&[
+        &t0(6, ts, 200, 9, 1),
+        &payload[..128],
+        &t3(6),
+        &payload[128..],
+    ]);
+    let msgs = read_bytes(&bytes);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].payload[..], payload[..]);
+    assert_eq!(msgs[0].info.missing_extended_repeats, 1);
+}
+
+#[test]
+fn extended_delta_continuation_may_repeat_absolute_timestamp() {
+    // Type 1 with an extended delta; the continuation repeats the absolute timestamp instead.
+    let payload = [0x22u8; 130];
+    let delta = 0x0200_0000u32;
+    let bytes = cat(&[
+        &t0(6, 5, 1, 9, 1),
+        b"x",
+        &t1(6, delta, 130, 9),
+        &payload[..128],
+        &t3(6),
+        &(delta + 5).to_be_bytes(),
+        &payload[128..],
+    ]);
+    let msgs = read_bytes(&bytes);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[1].timestamp, delta + 5);
+    assert_eq!(msgs[1].info.timestamp_field, delta);
+    assert_eq!(msgs[1].payload[..], payload[..]);
+    assert_eq!(msgs[1].info.missing_extended_repeats, 0);
+}
+
+#[test]
+fn extended_delta_on_type3_new_message() {
+    let delta = 0x0100_0000u32;
+    let bytes = cat(&[
+        &t0(4, 0, 1, 8, 1),
+        b"a",
+        &t2(4, delta),
+        b"b",
+        &t3(4),
+        &delta.to_be_bytes(),
+        b"c",
+        &t3(4), // this encoder forgot the repeat
+        b"d",
+        // The reader needs 4 bytes after a type 3 header to decide; a following chunk gives them.
+        &t0(3, 0, 0, 20, 0),
+    ]);
+    let msgs = read_bytes(&bytes);
+    let ts: Vec<u32> = msgs.iter().map(|m| m.timestamp).collect();
+    assert_eq!(ts, [0, delta, 2 * delta, 3 * delta, 0]);
+    assert_eq!(msgs[2].payload[..], b"c"[..]);
+    assert!(msgs[2].info.extended_timestamp);
+    assert_eq!(msgs[3].payload[..], b"d"[..]);
+    assert_eq!(msgs[3].info.missing_extended_repeats, 1);
+}
+
+#[test]
+fn type3_waits_for_four_bytes_before_deciding() {
+    let ts = 0x0100_0000u32;
+    let payload = [0x33u8; 130];
+    let bytes = cat(&[
+        &t0(6, ts, 130, 9, 1),
+        &payload[..128],
+        &t3(6),
+        &ts.to_be_bytes(),
+        &payload[128..],
+    ]);
+    let mut r = ChunkReader::default();
+    let split = 12 + 4 + 128 + 1 + 2; // inside the repeated extended timestamp
+    r.push(&bytes[..split]);
+    assert_eq!(r.poll_message().unwrap(), None);
+    r.push(&bytes[split..]);
+    let m = r.poll_message().unwrap().unwrap();
+    assert_eq!(m.payload[..], payload[..]);
+}
+
+#[test]
+fn interleaved_chunk_streams() {
+    let a = [b'a'; 200];
+    let v = vec![b'v'; 300];
+    let bytes = cat(&[
+        &t0(6, 0, 300, 9, 1),
+        &v[..128],
+        &t0(4, 0, 200, 8, 1),
+        &a[..128],
+        &t3(6),
+        &v[128..256],
+        &t3(4),
+        &a[128..],
+        &t3(6),
+        &v[256..],
+    ]);
+    let msgs = read_bytes(&bytes);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!((msgs[0].csid, &msgs[0].payload[..]), (4, &a[..]));
+    assert_eq!((msgs[1].csid, &msgs[1].payload[..]), (6, &v[..]));
+    assert_eq!(msgs[1].info.start_offset, 0);
+    assert_eq!(msgs[1].info.chunk_count, 3);
+}
+
+#[test]
+fn set_chunk_size_applies_immediately() {
+    let payload = vec![9u8; 300];
+    let bytes = cat(&[
+        &t0(2, 0, 4, 1, 0),
+        &300u32.to_be_bytes(),
+        &t0(6, 0, 300, 9, 1),
+        &payload,
+    ]);
+    let mut r = ChunkReader::default();
+    r.push(&bytes);
+    let msgs = read_all(&mut r);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0].type_id, 1);
+    assert_eq!(r.chunk_size(), 300);
+    assert_eq!(msgs[1].info.chunk_count, 1);
+}
+
+#[test]
+fn huge_chunk_size_needs_no_allocation() {
+    let bytes = cat(&[
+        &t0(2, 0, 4, 1, 0),
+        &0x7FFF_FFFFu32.to_be_bytes(),
+        &t0(6, 0, 10, 9, 1),
+        b"0123456789",
+    ]);
+    let msgs = read_bytes(&bytes);
+    assert_eq!(msgs[1].payload[..], b"0123456789"[..]);
+}
+
+#[test]
+fn abort_discards_partial_message() {
+    let bytes = cat(&[
+        &t0(6, 0, 300, 9, 1),
+        &[1u8; 128],
+        &t0(2, 0, 4, 2, 0),
+        &6u32.to_be_bytes(),
+        &t3(6), // new message: re-applies delta (the type 0 timestamp, 0)
+        &[2u8; 128],
+        &t3(6),
+        &[2u8; 128],
+        &t3(6),
+        &[2u8; 44],
+    ]);
+    let msgs = read_bytes(&bytes);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0].type_id, 2);
+    assert_eq!(msgs[1].payload[..], [2u8; 300][..]);
+    assert_eq!(msgs[1].info.first_fmt, 3);
+    // Abort for a chunk stream that does not exist is harmless.
+    let msgs = read_bytes(&cat(&[&t0(2, 0, 4, 2, 0), &77u32.to_be_bytes()]));
+    assert_eq!(msgs.len(), 1);
+}
+
+#[test]
+fn zero_length_message() {
+    let msgs = read_bytes(&cat(&[&t0(3, 0, 0, 20, 0), &t2(3, 5)]));
+    assert_eq!(msgs.len(), 2);
+    assert!(msgs[0].payload.is_empty());
+    assert_eq!(msgs[1].timestamp, 5);
+}
+
+#[test]
+fn declared_large_message_reserves_only_what_arrived() {
+    let limits = ChunkLimits {
+        max_message_size: 16 << 20,
+        ..ChunkLimits::default()
+    };
+    let mut r = ChunkReader::new(limits);
+    r.push(&cat(&[
+        &t0(2, 0, 4, 1, 0),
+        &4096u32.to_be_bytes(),
+        &t0(6, 0, 0xFF_FFFF, 9, 1),
+    ]));
+    assert_eq!(r.poll_message().unwrap().unwrap().type_id, 1);
+    r.push(&[0u8; 4096]);
+    r.push(&t3(6));
+    r.push(&[0u8; 1000]);
+    assert_eq!(r.poll_message().unwrap(), None);
+    let cap = r.streams[&6].partial.as_ref().unwrap().data.capacity();
+    assert!(cap <= 2 * 4096, "capacity {cap} after 4096 bytes");
+    assert_eq!(r.buffered_len(), 1001);
+}
+
+#[test]
+fn append_bounded_never_exceeds_total() {
+    let mut v = Vec::new();
+    for _ in 0..10 {
+        append_bounded(&mut v, &[0u8; 100], 950);
+        assert!(v.capacity() <= 1000);
+    }
+}
+
+// ---- errors ----
+
+fn first_error(bytes: &[u8], limits: ChunkLimits) -> ChunkError {
+    let mut r = ChunkReader::new(limits);
+    r.push(bytes);
+    loop {
+        match r.poll_message() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("no error"),
+            Err(e) => {
+                // Sticky.
+                assert_eq!(r.poll_message(), Err(e.clone()));
+                return e;
+            }
+        }
+    }
+}
+
+#[test]
+fn error_first_chunk_not_type0() {
+    for (fmt, bytes) in [(1u8, t1(5, 0, 1, 8)), (2, t2(5, 0)), (3, t3(5))] {
+        let mut with_prefix = cat(&[&t0(4, 0, 1, 8, 1), b"a"]);
+        with_prefix.extend_from_slice(&bytes);
+        let e = first_error(&with_prefix, ChunkLimits::default());
+        assert_eq!(
+            e,
+            ChunkError::FirstChunkNotType0 {
+                csid: 5,
+                fmt,
+                offset: 13
+            }
+        );
+        assert!(e.to_string().contains("must be type 0"), "{e}");
+    }
+}
+
+#[test]
+fn error_too_many_chunk_streams() {
+    let limits = ChunkLimits {
+        max_chunk_streams: 2,
+        ..ChunkLimits::default()
+    };
+    let bytes = cat(&[
+        &t0(3, 0, 0, 20, 0),
+        &t0(4, 0, 0, 20, 0),
+        &t0(3, 0, 0, 20, 0), // reuse is fine
+        &t0(5, 0, 0, 20, 0),
+    ]);
+    assert_eq!(
+        first_error(&bytes, limits),
+        ChunkError::TooManyChunkStreams {
+            csid: 5,
+            count: 3,
+            limit: 2,
+            offset: 36
+        }
+    );
+}
+
+#[test]
+fn error_message_too_large_before_payload_arrives() {
+    let limits = ChunkLimits {
+        max_message_size: 1000,
+        ..ChunkLimits::default()
+    };
+    // Only the header: the error must not wait for (or allocate) the payload.
+    let bytes = t0(6, 0, 1001, 9, 1);
+    assert_eq!(
+        first_error(&bytes, limits),
+        ChunkError::MessageTooLarge {
+            csid: 6,
+            length: 1001,
+            limit: 1000,
+            offset: 0
+        }
+    );
+    // Type 1 declaring a larger length on an existing chunk stream.
+    let bytes = cat(&[&t0(6, 0, 1, 9, 1), b"x", &t1(6, 0, 5000, 9)]);
+    assert!(matches!(
+        first_error(&bytes, limits),
+        ChunkError::MessageTooLarge {
+            length: 5000,
+            offset: 13,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn error_header_inside_message() {
+    let bytes = cat(&[&t0(6, 0, 200, 9, 1), &[0u8; 128], &t2(6, 10)]);
+    assert_eq!(
+        first_error(&bytes, ChunkLimits::default()),
+        ChunkError::HeaderInsideMessage {
+            csid: 6,
+            fmt: 2,
+            received: 128,
+            length: 200,
+            offset: 140
+        }
+    );
+}
+
+#[test]
+fn error_invalid_chunk_size() {
+    for value in [0u32, 0x8000_0000, u32::MAX] {
+        let bytes = cat(&[&t0(2, 0, 4, 1, 0), &value.to_be_bytes()]);
+        assert_eq!(
+            first_error(&bytes, ChunkLimits::default()),
+            ChunkError::InvalidChunkSize { value, offset: 0 }
+        );
+    }
+}
+
+#[test]
+fn error_control_message_too_short() {
+    for type_id in [1u8, 2] {
+        let bytes = cat(&[&t0(3, 0, 0, 20, 0), &t0(2, 0, 3, type_id, 0), b"abc"]);
+        assert_eq!(
+            first_error(&bytes, ChunkLimits::default()),
+            ChunkError::ControlMessageTooShort {
+                type_id,
+                length: 3,
+                offset: 12
+            }
+        );
+    }
+}
+
+#[test]
+fn set_chunk_size_override_is_checked() {
+    let mut r = ChunkReader::default();
+    assert_eq!(
+        r.set_chunk_size(0),
+        Err(ChunkError::ChunkSizeOutOfRange { value: 0 })
+    );
+    assert_eq!(
+        r.set_chunk_size(0x8000_0000),
+        Err(ChunkError::ChunkSizeOutOfRange { value: 0x8000_0000 })
+    );
+    r.set_chunk_size(60000).unwrap();
+    assert_eq!(r.chunk_size(), 60000);
+}
