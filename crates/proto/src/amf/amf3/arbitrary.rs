@@ -8,12 +8,12 @@ use super::super::{Amf3Object, Amf3Value, Properties};
 use super::{INTEGER_MAX, INTEGER_MIN};
 
 /// Any double except NaN.
-pub(crate) fn number() -> impl Strategy<Value = f64> {
+pub(crate) fn number() -> impl Strategy<Value = f64> + Clone {
     any::<f64>().prop_filter("NaN never equals itself", |d| !d.is_nan())
 }
 
 /// Short text, often drawn from a few common words so that string and trait references occur.
-pub(crate) fn text() -> impl Strategy<Value = String> {
+pub(crate) fn text() -> impl Strategy<Value = String> + Clone {
     prop_oneof![
         prop::sample::select(vec!["", "a", "b", "name", "é", "日本", "😀"]).prop_map(String::from),
         "\\PC{0,12}",
@@ -21,7 +21,7 @@ pub(crate) fn text() -> impl Strategy<Value = String> {
 }
 
 /// Text that is not empty.
-pub(crate) fn name() -> impl Strategy<Value = String> {
+pub(crate) fn name() -> impl Strategy<Value = String> + Clone {
     text().prop_filter("names end lists when empty", |s| !s.is_empty())
 }
 
