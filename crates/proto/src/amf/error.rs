@@ -30,7 +30,7 @@ pub enum AmfErrorKind {
     BadReference { table: &'static str, index: u32 },
     /// An AMF3 externalizable object: its encoding is private to its class, so it cannot be read.
     Externalizable { class_name: String },
-    /// An AMF3 dense array or vector used as an object key in a way this decoder cannot represent.
+    /// Input that is valid AMF but cannot be represented by these value types (e.g. a cycle).
     Unsupported(&'static str),
 }
 
