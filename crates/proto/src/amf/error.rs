@@ -41,7 +41,9 @@ impl fmt::Display for AmfErrorKind {
                 write!(f, "input ends early ({needed} more bytes needed)")
             }
             AmfErrorKind::UnknownMarker(m) => write!(f, "unknown type marker 0x{m:02x}"),
-            AmfErrorKind::UnexpectedMarker(m) => write!(f, "type marker 0x{m:02x} not allowed here"),
+            AmfErrorKind::UnexpectedMarker(m) => {
+                write!(f, "type marker 0x{m:02x} not allowed here")
+            }
             AmfErrorKind::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
             AmfErrorKind::TooDeep { limit } => write!(f, "nesting deeper than {limit} levels"),
             AmfErrorKind::TooManyValues { limit } => write!(f, "more than {limit} values"),
