@@ -2,7 +2,9 @@
 //! message (type 8). Legacy (FLV spec E.4.2.1) and Enhanced RTMP (`SoundFormat` 9, FOURCC).
 
 use super::error::{Cursor, FlvError};
-use super::ex::{AvMultitrackType, ExCodec, ModEx, PACKET_TYPE_MOD_EX, Tracks, read_mod_ex, write_mod_ex};
+use super::ex::{
+    AvMultitrackType, ExCodec, ModEx, PACKET_TYPE_MOD_EX, Tracks, read_mod_ex, write_mod_ex,
+};
 use super::fourcc::FourCc;
 
 const WHAT: &str = "audio tag header";
@@ -391,7 +393,10 @@ impl AudioTagHeader {
                     ExCodec::Single(f) => out.extend_from_slice(&f.0),
                     ExCodec::Multitrack { mode, fourcc } => {
                         out.push(mode.to_u4() << 4 | h.packet_type.to_u4());
-                        if matches!(mode, AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks) {
+                        if matches!(
+                            mode,
+                            AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks
+                        ) {
                             out.extend_from_slice(&fourcc.unwrap_or(FourCc([0; 4])).0);
                         }
                     }
@@ -425,7 +430,13 @@ impl AudioTagHeader {
 
     /// Whether this is an enhanced multitrack message.
     pub fn is_multitrack(&self) -> bool {
-        matches!(self, AudioTagHeader::Enhanced(ExAudioHeader { codec: ExCodec::Multitrack { .. }, .. }))
+        matches!(
+            self,
+            AudioTagHeader::Enhanced(ExAudioHeader {
+                codec: ExCodec::Multitrack { .. },
+                ..
+            })
+        )
     }
 }
 

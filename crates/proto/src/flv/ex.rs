@@ -40,10 +40,7 @@ impl ModEx {
 
 /// Reads the packet type nibble of the first byte and any ModEx packets after it. Returns the
 /// final packet type (low nibble) and the ModEx packets in wire order.
-pub(crate) fn read_mod_ex(
-    c: &mut Cursor<'_>,
-    first: u8,
-) -> Result<(u8, Vec<ModEx>), FlvError> {
+pub(crate) fn read_mod_ex(c: &mut Cursor<'_>, first: u8) -> Result<(u8, Vec<ModEx>), FlvError> {
     let mut packet_type = first & 0x0f;
     let mut mod_ex = Vec::new();
     // Each round consumes at least 3 bytes, so this ends with the input.

@@ -72,7 +72,17 @@ impl FlvHeader {
             | u8::from(self.has_audio) << 2
             | u8::from(self.has_video);
         let o = self.data_offset.to_be_bytes();
-        [b'F', b'L', b'V', self.version, flags, o[0], o[1], o[2], o[3]]
+        [
+            b'F',
+            b'L',
+            b'V',
+            self.version,
+            flags,
+            o[0],
+            o[1],
+            o[2],
+            o[3],
+        ]
     }
 }
 

@@ -30,7 +30,8 @@ fn audio(payload: &[u8]) -> (AudioTagHeader, usize) {
 fn seed_000_sorenson_h263_keyframe() {
     // Seed 000, Video Data: "Control: 0x12 (keyframe Sorensen H.263)", then
     // "Video data: 000084008280016811a6fcfcfcfdffff37e7e7e7effff9bf3f3f3f7fffcdf9f..."
-    let payload = hex("12 000084008280016811a6fcfcfcfdffff37e7e7e7effff9bf3f3f3f7fffcdf9f");
+    // (The dump is cut mid-byte; its whole bytes are used.)
+    let payload = hex("12 000084008280016811a6fcfcfcfdffff37e7e7e7effff9bf3f3f3f7fffcdf9");
     let (h, off) = video(&payload);
     assert_eq!(
         h,
@@ -74,8 +75,13 @@ fn seed_001_aac_control_bytes() {
     let (h, off) = audio(&[0xaf, 0x00, 0x12, 0x10]);
     assert!(h.is_sequence_header());
     assert_eq!(off, 2);
-    let AudioTagHeader::Legacy(l) = h else { panic!() };
-    assert_eq!((l.rate, l.size, l.channels), (SoundRate::Khz44, SoundSize::Bits16, SoundType::Stereo));
+    let AudioTagHeader::Legacy(l) = h else {
+        panic!()
+    };
+    assert_eq!(
+        (l.rate, l.size, l.channels),
+        (SoundRate::Khz44, SoundSize::Bits16, SoundType::Stereo)
+    );
     assert_eq!(l.rate.hz(), 44100);
     let asc = crate::codec::AudioSpecificConfig::decode(&[0x12, 0x10]).unwrap();
     assert_eq!(asc.sampling_rate(), Some(44100));
@@ -102,9 +108,11 @@ fn legacy_audio_formats() {
         (0xe, SoundFormat::Mp3_8k),
         (0xf, SoundFormat::DeviceSpecific),
     ] {
-        let (h, off) = audio(&[byte << 4 | 0x06, 0]);
+        let (h, off) = audio(&[byte << 4 | 0x0a, 0]);
         assert_eq!(off, 1);
-        let AudioTagHeader::Legacy(l) = h else { panic!() };
+        let AudioTagHeader::Legacy(l) = h else {
+            panic!()
+        };
         assert_eq!(l.format, format);
         assert_eq!(l.rate, SoundRate::Khz22);
         assert_eq!(l.size, SoundSize::Bits16);
@@ -139,7 +147,11 @@ fn legacy_avc_and_hevc() {
     assert!(h.is_sequence_header());
     assert_eq!(h.codec(), Some(VideoCodec::Hevc));
     // Cut inside the composition time.
-    assert!(VideoTagHeader::decode(&hex("17 01 00")).unwrap_err().is_truncated());
+    assert!(
+        VideoTagHeader::decode(&hex("17 01 00"))
+            .unwrap_err()
+            .is_truncated()
+    );
     // Other legacy codecs have no packet header.
     for (id, codec) in [
         (3, CodecId::Screen),
@@ -150,7 +162,9 @@ fn legacy_avc_and_hevc() {
     ] {
         let (h, off) = video(&[0x20 | id, 0x00]);
         assert_eq!(off, 1);
-        let VideoTagHeader::Legacy(l) = h else { panic!() };
+        let VideoTagHeader::Legacy(l) = h else {
+            panic!()
+        };
         assert_eq!(l.codec, codec);
     }
 }
@@ -168,7 +182,9 @@ fn command_frames() {
     assert_eq!(off, 2);
     assert_eq!(h.command(), Some(VideoCommand::StartSeek));
     assert_eq!(h.codec(), None);
-    let VideoTagHeader::Enhanced(ex) = &h else { panic!() };
+    let VideoTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     assert_eq!(ex.tracks(&[]).count(), 0);
 }
 
@@ -201,12 +217,21 @@ fn enhanced_video_single_track() {
     assert_eq!(video(b"\x91vp08").0.codec(), Some(VideoCodec::Vp8));
     assert!(video(b"\x92avc1").0.is_sequence_end());
     let (h, _) = video(b"\x94hvc1\x02\x00\x09colorInfo");
-    let VideoTagHeader::Enhanced(ex) = &h else { panic!() };
+    let VideoTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     assert_eq!(ex.packet_type, VideoPacketType::Metadata);
     assert_eq!(h.codec(), Some(VideoCodec::Hevc));
-    assert_eq!(video(b"\x91xyz9").0.codec(), Some(VideoCodec::UnknownFourCc(FourCc(*b"xyz9"))));
+    assert_eq!(
+        video(b"\x91xyz9").0.codec(),
+        Some(VideoCodec::UnknownFourCc(FourCc(*b"xyz9")))
+    );
     assert_eq!(video(b"\x98avc1").0.frame_type(), FrameType::KeyFrame);
-    assert!(VideoTagHeader::decode(b"\x91hv").unwrap_err().is_truncated());
+    assert!(
+        VideoTagHeader::decode(b"\x91hv")
+            .unwrap_err()
+            .is_truncated()
+    );
 }
 
 #[test]
@@ -214,28 +239,78 @@ fn enhanced_video_multitrack() {
     // Keyframe, Multitrack; ManyTracks of avc1 CodedFrames; two tracks.
     let mut p = vec![0x96, 0x11];
     p.extend_from_slice(b"avc1");
-    encode_track(&mut p, AvMultitrackType::ManyTracks, FourCc::AVC1, 0, Some(40), &[9, 9]).unwrap();
-    encode_track(&mut p, AvMultitrackType::ManyTracks, FourCc::AVC1, 1, Some(-40), &[8]).unwrap();
+    encode_track(
+        &mut p,
+        AvMultitrackType::ManyTracks,
+        FourCc::AVC1,
+        0,
+        Some(40),
+        &[9, 9],
+    )
+    .unwrap();
+    encode_track(
+        &mut p,
+        AvMultitrackType::ManyTracks,
+        FourCc::AVC1,
+        1,
+        Some(-40),
+        &[8],
+    )
+    .unwrap();
     let (h, off) = video(&p);
     assert_eq!(off, 6);
     assert!(h.is_multitrack());
     assert!(h.is_keyframe());
     assert_eq!(h.codec(), Some(VideoCodec::Avc));
-    let VideoTagHeader::Enhanced(ex) = &h else { panic!() };
+    let VideoTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     let tracks: Vec<_> = ex.tracks(&p[off..]).map(Result::unwrap).collect();
     assert_eq!(tracks.len(), 2);
-    assert_eq!((tracks[0].track_id, tracks[0].composition_time, tracks[0].data), (0, Some(40), &[9, 9][..]));
-    assert_eq!((tracks[1].track_id, tracks[1].composition_time, tracks[1].data), (1, Some(-40), &[8][..]));
+    assert_eq!(
+        (
+            tracks[0].track_id,
+            tracks[0].composition_time,
+            tracks[0].data
+        ),
+        (0, Some(40), &[9, 9][..])
+    );
+    assert_eq!(
+        (
+            tracks[1].track_id,
+            tracks[1].composition_time,
+            tracks[1].data
+        ),
+        (1, Some(-40), &[8][..])
+    );
 
     // ManyTracksManyCodecs sequence start: each track names its codec.
     let mut p = vec![0x96, 0x20];
-    encode_track(&mut p, AvMultitrackType::ManyTracksManyCodecs, FourCc::HVC1, 0, None, b"cfg0").unwrap();
-    encode_track(&mut p, AvMultitrackType::ManyTracksManyCodecs, FourCc::AV01, 2, None, b"c").unwrap();
+    encode_track(
+        &mut p,
+        AvMultitrackType::ManyTracksManyCodecs,
+        FourCc::HVC1,
+        0,
+        None,
+        b"cfg0",
+    )
+    .unwrap();
+    encode_track(
+        &mut p,
+        AvMultitrackType::ManyTracksManyCodecs,
+        FourCc::AV01,
+        2,
+        None,
+        b"c",
+    )
+    .unwrap();
     let (h, off) = video(&p);
     assert_eq!(off, 2);
     assert!(h.is_sequence_header());
     assert_eq!(h.codec(), None);
-    let VideoTagHeader::Enhanced(ex) = &h else { panic!() };
+    let VideoTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     let tracks: Vec<_> = ex.tracks(&p[off..]).map(Result::unwrap).collect();
     assert_eq!(tracks[0].fourcc, FourCc::HVC1);
     assert_eq!(tracks[1].fourcc, FourCc::AV01);
@@ -243,9 +318,11 @@ fn enhanced_video_multitrack() {
 
     // OneTrack: track id then the rest.
     let (h, off) = video(b"\x96\x01vp09\x05DATA");
-    let VideoTagHeader::Enhanced(ex) = &h else { panic!() };
+    let VideoTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     let t: Vec<_> = ex.tracks(b"\x05DATA").map(Result::unwrap).collect();
-    assert_eq!(off, 7);
+    assert_eq!(off, 6);
     assert_eq!((t.len(), t[0].track_id, t[0].data), (1, 5, &b"DATA"[..]));
 
     // A track size running past the end is an error, after the good tracks.
@@ -253,7 +330,10 @@ fn enhanced_video_multitrack() {
     let mut it = ex.tracks(&bad);
     assert!(it.next().unwrap().is_ok());
     let ex_many = ExVideoHeader {
-        content: ExVideoContent::Multitrack { mode: AvMultitrackType::ManyTracks, fourcc: Some(FourCc::VP09) },
+        content: ExVideoContent::Multitrack {
+            mode: AvMultitrackType::ManyTracks,
+            fourcc: Some(FourCc::VP09),
+        },
         ..ex.clone()
     };
     let mut it = ex_many.tracks(&bad);
@@ -264,7 +344,9 @@ fn enhanced_video_multitrack() {
     // A reserved multitrack mode keeps the body unparsed.
     let (h, off) = video(b"\x96\x31??");
     assert_eq!(off, 2);
-    let VideoTagHeader::Enhanced(ex) = &h else { panic!() };
+    let VideoTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     assert!(ex.tracks(b"??").next().unwrap().is_err());
 }
 
@@ -274,18 +356,26 @@ fn enhanced_mod_ex_timestamp_offset_nano() {
     let p = b"\x97\x02\x07\xa1\x20\x01avc1\x00\x00\x00";
     let (h, off) = video(p);
     assert_eq!(off, p.len());
-    let VideoTagHeader::Enhanced(ex) = &h else { panic!() };
+    let VideoTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     assert_eq!(ex.mod_ex, vec![ModEx::timestamp_offset_nano(500_000)]);
     assert_eq!(ex.mod_ex[0].nanos(), Some(500_000));
     assert_eq!(ex.packet_type, VideoPacketType::CodedFrames);
     assert!(h.is_keyframe());
     // A 300-byte ModEx uses the 16-bit size escape; two ModEx packets chain.
-    let big = ModEx { mod_ex_type: 3, data: vec![7; 300] };
+    let big = ModEx {
+        mod_ex_type: 3,
+        data: vec![7; 300],
+    };
     let hdr = VideoTagHeader::Enhanced(ExVideoHeader {
         frame_type: FrameType::InterFrame,
         mod_ex: vec![big.clone(), ModEx::timestamp_offset_nano(1)],
         packet_type: VideoPacketType::CodedFramesX,
-        content: ExVideoContent::Single { fourcc: FourCc::AVC1, composition_time: None },
+        content: ExVideoContent::Single {
+            fourcc: FourCc::AVC1,
+            composition_time: None,
+        },
     });
     let mut out = Vec::new();
     hdr.encode(&mut out).unwrap();
@@ -297,11 +387,17 @@ fn enhanced_mod_ex_timestamp_offset_nano() {
     // Audio ModEx the same way.
     let (h, off) = audio(b"\x97\x02\x00\x00\x01\x01Opus");
     assert_eq!(off, 10);
-    let AudioTagHeader::Enhanced(ex) = &h else { panic!() };
+    let AudioTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     assert_eq!(ex.mod_ex[0].nanos(), Some(1));
     assert_eq!(h.codec(), Some(AudioCodec::Opus));
     // Empty or truncated ModEx data.
-    assert!(VideoTagHeader::decode(b"\x97\x05\x00").unwrap_err().is_truncated());
+    assert!(
+        VideoTagHeader::decode(b"\x97\x05\x00")
+            .unwrap_err()
+            .is_truncated()
+    );
 }
 
 #[test]
@@ -326,26 +422,53 @@ fn enhanced_audio() {
     }
     assert!(audio(b"\x92Opus").0.is_sequence_end());
     let (h, _) = audio(b"\x94Opus\x01\x02\x00\x00\x00\x03");
-    let AudioTagHeader::Enhanced(ex) = &h else { panic!() };
+    let AudioTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     assert_eq!(ex.packet_type, AudioPacketType::MultichannelConfig);
     let (h, _) = audio(b"\x9cOpus");
-    let AudioTagHeader::Enhanced(ex) = &h else { panic!() };
+    let AudioTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     assert_eq!(ex.packet_type, AudioPacketType::Reserved(12));
 
     // Multitrack, ManyTracksManyCodecs, coded frames: AAC track 0 and Opus track 1.
     let mut p = vec![0x95, 0x21];
-    encode_track(&mut p, AvMultitrackType::ManyTracksManyCodecs, FourCc::MP4A, 0, None, &[1, 2, 3]).unwrap();
-    encode_track(&mut p, AvMultitrackType::ManyTracksManyCodecs, FourCc::OPUS, 1, None, &[4]).unwrap();
+    encode_track(
+        &mut p,
+        AvMultitrackType::ManyTracksManyCodecs,
+        FourCc::MP4A,
+        0,
+        None,
+        &[1, 2, 3],
+    )
+    .unwrap();
+    encode_track(
+        &mut p,
+        AvMultitrackType::ManyTracksManyCodecs,
+        FourCc::OPUS,
+        1,
+        None,
+        &[4],
+    )
+    .unwrap();
     let (h, off) = audio(&p);
     assert!(h.is_multitrack());
     assert_eq!(h.codec(), None);
-    let AudioTagHeader::Enhanced(ex) = &h else { panic!() };
+    let AudioTagHeader::Enhanced(ex) = &h else {
+        panic!()
+    };
     let t: Vec<_> = ex.tracks(&p[off..]).map(Result::unwrap).collect();
     assert_eq!(t.len(), 2);
-    assert_eq!((t[0].fourcc, t[0].data, t[0].composition_time), (FourCc::MP4A, &[1, 2, 3][..], None));
+    assert_eq!(
+        (t[0].fourcc, t[0].data, t[0].composition_time),
+        (FourCc::MP4A, &[1, 2, 3][..], None)
+    );
     assert_eq!((t[1].fourcc, t[1].track_id), (FourCc::OPUS, 1));
     // Single track: one track with id 0 and the whole body.
-    let AudioTagHeader::Enhanced(ex) = audio(b"\x91Opus").0 else { panic!() };
+    let AudioTagHeader::Enhanced(ex) = audio(b"\x91Opus").0 else {
+        panic!()
+    };
     let t: Vec<_> = ex.tracks(&[7, 7]).map(Result::unwrap).collect();
     assert_eq!((t.len(), t[0].track_id, t[0].data), (1, 0, &[7, 7][..]));
     assert!(AudioTagHeader::decode(b"\x95\x25mp4a").is_err());
@@ -364,8 +487,10 @@ fn fourcc() -> impl Strategy<Value = FourCc> {
 
 fn mod_ex() -> impl Strategy<Value = Vec<ModEx>> {
     prop::collection::vec(
-        (0u8..16, prop::collection::vec(any::<u8>(), 1..300))
-            .prop_map(|(t, data)| ModEx { mod_ex_type: t, data }),
+        (0u8..16, prop::collection::vec(any::<u8>(), 1..300)).prop_map(|(t, data)| ModEx {
+            mod_ex_type: t,
+            data,
+        }),
         0..3,
     )
 }
@@ -375,39 +500,75 @@ fn multitrack_mode() -> impl Strategy<Value = AvMultitrackType> {
 }
 
 fn legacy_video() -> impl Strategy<Value = VideoTagHeader> {
-    (0u8..8, 0u8..16, any::<u8>(), -(1i32 << 23)..(1 << 23), any::<u8>()).prop_map(
-        |(ft, codec, pt, cts, cmd)| {
+    (
+        0u8..8,
+        0u8..16,
+        any::<u8>(),
+        -(1i32 << 23)..(1 << 23),
+        any::<u8>(),
+    )
+        .prop_map(|(ft, codec, pt, cts, cmd)| {
             let frame_type = FrameType::from_u3(ft);
             let codec = CodecId::from_u4(codec);
             let packet = if frame_type == FrameType::Command {
                 LegacyVideoPacket::Command(VideoCommand::from_u8(cmd))
             } else if codec.has_avc_header() {
-                LegacyVideoPacket::Avc { packet_type: AvcPacketType::from_u8(pt), composition_time: cts }
+                LegacyVideoPacket::Avc {
+                    packet_type: AvcPacketType::from_u8(pt),
+                    composition_time: cts,
+                }
             } else {
                 LegacyVideoPacket::Frame
             };
-            VideoTagHeader::Legacy(LegacyVideoHeader { frame_type, codec, packet })
-        },
-    )
+            VideoTagHeader::Legacy(LegacyVideoHeader {
+                frame_type,
+                codec,
+                packet,
+            })
+        })
 }
 
 fn enhanced_video() -> impl Strategy<Value = VideoTagHeader> {
-    (0u8..8, mod_ex(), 0u8..16, fourcc(), -(1i32 << 23)..(1 << 23), any::<u8>(), multitrack_mode(), 0u8..3)
-        .prop_filter("multitrack and ModEx are not packet types", |t| t.2 != 6 && t.2 != 7)
+    (
+        0u8..8,
+        mod_ex(),
+        0u8..16,
+        fourcc(),
+        -(1i32 << 23)..(1 << 23),
+        any::<u8>(),
+        multitrack_mode(),
+        0u8..3,
+    )
+        .prop_filter("multitrack and ModEx are not packet types", |t| {
+            t.2 != 6 && t.2 != 7
+        })
         .prop_map(|(ft, mod_ex, pt, fourcc, cts, cmd, mode, shape)| {
             let frame_type = FrameType::from_u3(ft);
             let packet_type = VideoPacketType::from_u4(pt);
+            // A command frame is a command unless its packet type is Metadata; a multitrack
+            // command frame would read back as a command, so Metadata commands stay single.
             let content = if frame_type == FrameType::Command && pt != 4 {
                 ExVideoContent::Command(VideoCommand::from_u8(cmd))
-            } else if shape == 0 {
+            } else if shape == 0 || frame_type == FrameType::Command {
                 let cts = (pt == 1 && matches!(fourcc, FourCc::AVC1 | FourCc::HVC1)).then_some(cts);
-                ExVideoContent::Single { fourcc, composition_time: cts }
+                ExVideoContent::Single {
+                    fourcc,
+                    composition_time: cts,
+                }
             } else {
-                let fourcc = matches!(mode, AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks)
-                    .then_some(fourcc);
+                let fourcc = matches!(
+                    mode,
+                    AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks
+                )
+                .then_some(fourcc);
                 ExVideoContent::Multitrack { mode, fourcc }
             };
-            VideoTagHeader::Enhanced(ExVideoHeader { frame_type, mod_ex, packet_type, content })
+            VideoTagHeader::Enhanced(ExVideoHeader {
+                frame_type,
+                mod_ex,
+                packet_type,
+                content,
+            })
         })
 }
 
@@ -419,22 +580,45 @@ fn any_audio() -> impl Strategy<Value = AudioTagHeader> {
             AudioTagHeader::Legacy(LegacyAudioHeader {
                 format,
                 rate: SoundRate::from_u2(r),
-                size: if s { SoundSize::Bits16 } else { SoundSize::Bits8 },
-                channels: if c { SoundType::Stereo } else { SoundType::Mono },
+                size: if s {
+                    SoundSize::Bits16
+                } else {
+                    SoundSize::Bits8
+                },
+                channels: if c {
+                    SoundType::Stereo
+                } else {
+                    SoundType::Mono
+                },
                 aac_packet_type: (format == SoundFormat::Aac).then(|| AacPacketType::from_u8(pt)),
             })
         });
-    let enhanced = (mod_ex(), 0u8..16, fourcc(), multitrack_mode(), any::<bool>())
-        .prop_filter("multitrack and ModEx are not packet types", |t| t.1 != 5 && t.1 != 7)
+    let enhanced = (
+        mod_ex(),
+        0u8..16,
+        fourcc(),
+        multitrack_mode(),
+        any::<bool>(),
+    )
+        .prop_filter("multitrack and ModEx are not packet types", |t| {
+            t.1 != 5 && t.1 != 7
+        })
         .prop_map(|(mod_ex, pt, fourcc, mode, multi)| {
             let codec = if multi {
-                let fourcc = matches!(mode, AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks)
-                    .then_some(fourcc);
+                let fourcc = matches!(
+                    mode,
+                    AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks
+                )
+                .then_some(fourcc);
                 ExCodec::Multitrack { mode, fourcc }
             } else {
                 ExCodec::Single(fourcc)
             };
-            AudioTagHeader::Enhanced(ExAudioHeader { mod_ex, packet_type: AudioPacketType::from_u4(pt), codec })
+            AudioTagHeader::Enhanced(ExAudioHeader {
+                mod_ex,
+                packet_type: AudioPacketType::from_u4(pt),
+                codec,
+            })
         });
     prop_oneof![legacy, enhanced]
 }
@@ -473,8 +657,8 @@ proptest! {
                 prop_assert_eq!(&out[..], &data[..off]);
             }
             if let VideoTagHeader::Enhanced(e) = &h {
-                for t in e.tracks(&data[off..]) {
-                    if let Ok(t) = t { prop_assert!(t.data.len() <= data.len()); }
+                for t in e.tracks(&data[off..]).flatten() {
+                    prop_assert!(t.data.len() <= data.len());
                 }
             }
         }

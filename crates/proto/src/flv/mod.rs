@@ -38,7 +38,10 @@ pub use file::{
 };
 pub use fourcc::FourCc;
 pub use reader::{FlvEvent, FlvReadIter, FlvReader};
-pub use script::{OnMetaData, ScriptData, set_data_frame_to_on_metadata};
+pub use script::{
+    MetadataCodecId, ON_METADATA, OnMetaData, SET_DATA_FRAME, ScriptData,
+    set_data_frame_to_on_metadata,
+};
 pub use video::{
     AvcPacketType, CodecId, ExVideoContent, ExVideoHeader, FrameType, LegacyVideoHeader,
     LegacyVideoPacket, VideoCodec, VideoCommand, VideoPacketType, VideoTagHeader,

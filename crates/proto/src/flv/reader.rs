@@ -124,7 +124,9 @@ impl FlvReader {
                     return Some(Ok(FlvEvent::Header(header)));
                 }
                 State::SkipHeader(left) => {
-                    let n = usize::try_from(left).unwrap_or(usize::MAX).min(self.buf.len());
+                    let n = usize::try_from(left)
+                        .unwrap_or(usize::MAX)
+                        .min(self.buf.len());
                     self.consume(n);
                     let left = left - n as u64;
                     if left > 0 {

@@ -3,7 +3,9 @@
 //! RTMP (`IsExHeader` bit, FOURCC).
 
 use super::error::{Cursor, FlvError, put_i24};
-use super::ex::{AvMultitrackType, ExCodec, ModEx, PACKET_TYPE_MOD_EX, Tracks, read_mod_ex, write_mod_ex};
+use super::ex::{
+    AvMultitrackType, ExCodec, ModEx, PACKET_TYPE_MOD_EX, Tracks, read_mod_ex, write_mod_ex,
+};
 use super::fourcc::FourCc;
 
 const WHAT: &str = "video tag header";
@@ -386,11 +388,12 @@ impl VideoTagHeader {
             ExVideoContent::Multitrack { mode, fourcc }
         } else {
             let fourcc = FourCc(c.array4("VideoFourCc")?);
-            let composition_time = if packet_type == 1 && matches!(fourcc, FourCc::AVC1 | FourCc::HVC1) {
-                Some(c.i24("CompositionTime")?)
-            } else {
-                None
-            };
+            let composition_time =
+                if packet_type == 1 && matches!(fourcc, FourCc::AVC1 | FourCc::HVC1) {
+                    Some(c.i24("CompositionTime")?)
+                } else {
+                    None
+                };
             ExVideoContent::Single {
                 fourcc,
                 composition_time,
@@ -448,7 +451,10 @@ impl VideoTagHeader {
                     }
                     ExVideoContent::Multitrack { mode, fourcc } => {
                         out.push(mode.to_u4() << 4 | h.packet_type.to_u4());
-                        if matches!(mode, AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks) {
+                        if matches!(
+                            mode,
+                            AvMultitrackType::OneTrack | AvMultitrackType::ManyTracks
+                        ) {
                             out.extend_from_slice(&fourcc.unwrap_or(FourCc([0; 4])).0);
                         }
                     }
@@ -565,14 +571,18 @@ impl VideoTagHeader {
     pub fn composition_time(&self) -> i32 {
         match self {
             VideoTagHeader::Legacy(LegacyVideoHeader {
-                packet: LegacyVideoPacket::Avc { composition_time, .. },
+                packet:
+                    LegacyVideoPacket::Avc {
+                        composition_time, ..
+                    },
                 ..
             }) => *composition_time,
             VideoTagHeader::Enhanced(ExVideoHeader {
-                content: ExVideoContent::Single {
-                    composition_time: Some(cts),
-                    ..
-                },
+                content:
+                    ExVideoContent::Single {
+                        composition_time: Some(cts),
+                        ..
+                    },
                 ..
             }) => *cts,
             _ => 0,
