@@ -6,6 +6,7 @@ use super::ex::{
     AvMultitrackType, ExCodec, ModEx, PACKET_TYPE_MOD_EX, Tracks, read_mod_ex, write_mod_ex,
 };
 use super::fourcc::FourCc;
+use super::media_codec::AudioCodec;
 
 const WHAT: &str = "audio tag header";
 const SOUND_FORMAT_EX_HEADER: u8 = 9;
@@ -233,59 +234,6 @@ pub struct ExAudioHeader {
 pub enum AudioTagHeader {
     Legacy(LegacyAudioHeader),
     Enhanced(ExAudioHeader),
-}
-
-/// The audio codec of a message, the same for a legacy id and its FOURCC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AudioCodec {
-    /// Linear PCM (platform or little endian).
-    Pcm,
-    Adpcm,
-    Mp3,
-    Nellymoser,
-    G711ALaw,
-    G711MuLaw,
-    Aac,
-    Speex,
-    DeviceSpecific,
-    Opus,
-    Flac,
-    Ac3,
-    Eac3,
-    /// A reserved legacy `SoundFormat`.
-    Reserved(u8),
-    /// A FOURCC this crate does not know.
-    Unknown(FourCc),
-}
-
-impl AudioCodec {
-    pub fn from_fourcc(f: FourCc) -> Self {
-        match f {
-            FourCc::MP4A => AudioCodec::Aac,
-            FourCc::MP3 => AudioCodec::Mp3,
-            FourCc::OPUS => AudioCodec::Opus,
-            FourCc::FLAC => AudioCodec::Flac,
-            FourCc::AC3 => AudioCodec::Ac3,
-            FourCc::EAC3 => AudioCodec::Eac3,
-            f => AudioCodec::Unknown(f),
-        }
-    }
-
-    pub fn from_sound_format(f: SoundFormat) -> Self {
-        use SoundFormat::*;
-        match f {
-            LinearPcmPlatformEndian | LinearPcmLittleEndian => AudioCodec::Pcm,
-            Adpcm => AudioCodec::Adpcm,
-            Mp3 | Mp3_8k => AudioCodec::Mp3,
-            Nellymoser16kMono | Nellymoser8kMono | Nellymoser => AudioCodec::Nellymoser,
-            G711ALaw => AudioCodec::G711ALaw,
-            G711MuLaw => AudioCodec::G711MuLaw,
-            Aac => AudioCodec::Aac,
-            Speex => AudioCodec::Speex,
-            DeviceSpecific => AudioCodec::DeviceSpecific,
-            Reserved(v) => AudioCodec::Reserved(v),
-        }
-    }
 }
 
 impl LegacyAudioHeader {

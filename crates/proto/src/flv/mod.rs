@@ -17,19 +17,22 @@ mod error;
 mod ex;
 mod file;
 mod fourcc;
+mod media_codec;
 mod reader;
 mod script;
 mod video;
 mod writer;
 
 #[cfg(test)]
+mod header_proptests;
+#[cfg(test)]
 mod header_tests;
 #[cfg(test)]
 mod reader_tests;
 
 pub use audio::{
-    AacPacketType, AudioCodec, AudioPacketType, AudioTagHeader, ExAudioHeader, LegacyAudioHeader,
-    SoundFormat, SoundRate, SoundSize, SoundType,
+    AacPacketType, AudioPacketType, AudioTagHeader, ExAudioHeader, LegacyAudioHeader, SoundFormat,
+    SoundRate, SoundSize, SoundType,
 };
 pub use error::FlvError;
 pub use ex::{AvMultitrackType, ExCodec, ModEx, Track, Tracks, encode_track};
@@ -37,6 +40,7 @@ pub use file::{
     FLV_HEADER_LEN, FlvHeader, FlvTag, PREVIOUS_TAG_SIZE_LEN, TAG_HEADER_LEN, TagHeader, TagType,
 };
 pub use fourcc::FourCc;
+pub use media_codec::{AudioCodec, VideoCodec};
 pub use reader::{FlvEvent, FlvReadIter, FlvReader};
 pub use script::{
     MetadataCodecId, ON_METADATA, OnMetaData, SET_DATA_FRAME, ScriptData,
@@ -44,6 +48,6 @@ pub use script::{
 };
 pub use video::{
     AvcPacketType, CodecId, ExVideoContent, ExVideoHeader, FrameType, LegacyVideoHeader,
-    LegacyVideoPacket, VideoCodec, VideoCommand, VideoPacketType, VideoTagHeader,
+    LegacyVideoPacket, VideoCommand, VideoPacketType, VideoTagHeader,
 };
 pub use writer::FlvWriter;

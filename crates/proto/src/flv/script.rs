@@ -3,10 +3,11 @@
 
 use crate::amf::{Amf0Value, amf0};
 
-use super::audio::{AudioCodec, SoundFormat};
+use super::audio::SoundFormat;
 use super::error::FlvError;
 use super::fourcc::FourCc;
-use super::video::{CodecId, VideoCodec};
+use super::media_codec::{AudioCodec, VideoCodec};
+use super::video::CodecId;
 
 /// The handler name a publisher uses to ask the server to store metadata.
 pub const SET_DATA_FRAME: &str = "@setDataFrame";

@@ -7,6 +7,7 @@ use super::ex::{
     AvMultitrackType, ExCodec, ModEx, PACKET_TYPE_MOD_EX, Tracks, read_mod_ex, write_mod_ex,
 };
 use super::fourcc::FourCc;
+use super::media_codec::VideoCodec;
 
 const WHAT: &str = "video tag header";
 const IS_EX_HEADER: u8 = 0x80;
@@ -283,53 +284,6 @@ pub struct ExVideoHeader {
 pub enum VideoTagHeader {
     Legacy(LegacyVideoHeader),
     Enhanced(ExVideoHeader),
-}
-
-/// The video codec of a message, the same for a legacy id and its FOURCC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VideoCodec {
-    Jpeg,
-    SorensonH263,
-    Screen,
-    Vp6,
-    Vp6Alpha,
-    Screen2,
-    Avc,
-    Hevc,
-    Av1,
-    Vp9,
-    Vp8,
-    /// A legacy codec id this crate does not know.
-    UnknownId(u8),
-    /// A FOURCC this crate does not know.
-    UnknownFourCc(FourCc),
-}
-
-impl VideoCodec {
-    pub fn from_codec_id(id: CodecId) -> Self {
-        match id {
-            CodecId::Jpeg => VideoCodec::Jpeg,
-            CodecId::SorensonH263 => VideoCodec::SorensonH263,
-            CodecId::Screen => VideoCodec::Screen,
-            CodecId::Vp6 => VideoCodec::Vp6,
-            CodecId::Vp6Alpha => VideoCodec::Vp6Alpha,
-            CodecId::Screen2 => VideoCodec::Screen2,
-            CodecId::Avc => VideoCodec::Avc,
-            CodecId::Hevc => VideoCodec::Hevc,
-            CodecId::Other(v) => VideoCodec::UnknownId(v),
-        }
-    }
-
-    pub fn from_fourcc(f: FourCc) -> Self {
-        match f {
-            FourCc::AVC1 => VideoCodec::Avc,
-            FourCc::HVC1 => VideoCodec::Hevc,
-            FourCc::AV01 => VideoCodec::Av1,
-            FourCc::VP09 => VideoCodec::Vp9,
-            FourCc::VP08 => VideoCodec::Vp8,
-            f => VideoCodec::UnknownFourCc(f),
-        }
-    }
 }
 
 impl VideoTagHeader {
