@@ -215,7 +215,7 @@ pub struct LegacyAudioHeader {
     pub rate: SoundRate,
     pub size: SoundSize,
     pub channels: SoundType,
-    /// `Some` exactly when `format` is AAC.
+    /// `Some` exactly when `format` is AAC (encoding an AAC header with `None` writes Raw).
     pub aac_packet_type: Option<AacPacketType>,
 }
 
@@ -248,7 +248,8 @@ impl LegacyAudioHeader {
 
 impl AudioTagHeader {
     /// Decodes the header at the start of an audio payload; returns it and the offset of the
-    /// body. For an enhanced multitrack message the body is the track list (see [`Self::tracks`]).
+    /// body. For an enhanced multitrack message the body is the track list (see
+    /// [`ExAudioHeader::tracks`]).
     /// An empty payload (the "silence" message) is a `Truncated` error: check for it first.
     pub fn decode(payload: &[u8]) -> Result<(AudioTagHeader, usize), FlvError> {
         let mut c = Cursor::new(payload, WHAT);

@@ -60,8 +60,9 @@ pub(crate) fn read_mod_ex(c: &mut Cursor<'_>, first: u8) -> Result<(u8, Vec<ModE
     Ok((packet_type, mod_ex))
 }
 
-/// Writes the ModEx packets that follow a first byte whose low nibble was set to ModEx, ending
-/// with `high_nibble_last`-less byte holding `packet_type`. Returns nothing to write if empty.
+/// Writes the ModEx packets that follow a first byte whose low nibble was set to ModEx. Each
+/// packet ends with a byte holding its ModEx type and the next packet type: ModEx again, or
+/// `packet_type` after the last one. Writes nothing when `mod_ex` is empty.
 pub(crate) fn write_mod_ex(
     out: &mut Vec<u8>,
     mod_ex: &[ModEx],
