@@ -247,6 +247,12 @@ impl ClientSession {
         self.phase == Phase::Connected
     }
 
+    /// Bytes received after the handshake that are not yet part of a complete message (a
+    /// message still arriving, or input waiting for a decision).
+    pub fn buffered_input(&self) -> usize {
+        self.link.buffered_input()
+    }
+
     /// Whether the session ended.
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed

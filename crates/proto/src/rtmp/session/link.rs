@@ -240,4 +240,9 @@ impl Link {
     pub fn poll_trace(&mut self) -> Option<TraceRecord> {
         self.traces.pop_front()
     }
+
+    /// Bytes received but not yet part of a complete message.
+    pub fn buffered_input(&self) -> usize {
+        self.reader.buffered_len()
+    }
 }

@@ -304,6 +304,12 @@ impl ServerSession {
         self.link.chunk_size()
     }
 
+    /// Bytes received after the handshake that are not yet part of a complete message (a
+    /// message still arriving, or input waiting for a decision).
+    pub fn buffered_input(&self) -> usize {
+        self.link.buffered_input()
+    }
+
     /// Whether the session ended (an error, or a rejected connect).
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
