@@ -160,11 +160,18 @@ fn amf_body_errors() {
         e.to_string(),
         "AMF3 Data: AMF error at offset 4: input ends early (8 more bytes needed)"
     );
-    // AMF3 values behind a switch are refused until the AMF3 decoder lands.
-    assert!(matches!(
-        decode_err(t::COMMAND_AMF0, &[0x11, 0x06, 0x03, b'a']),
-        MessageError::Amf { .. }
-    ));
+    // A malformed AMF3 value behind a switch: string of length 2, one byte present.
+    let MessageError::Amf { message, source } =
+        decode_err(t::COMMAND_AMF3, &[0, 0x05, 0x11, 0x06, 0x05, b'a'])
+    else {
+        panic!("expected an AMF error");
+    };
+    assert_eq!(message, "AMF3 Command");
+    assert!(
+        source.offset >= 4,
+        "offset {} counts the selector",
+        source.offset
+    );
     // Limits are applied.
     let mut deep = Vec::new();
     for _ in 0..10 {
@@ -273,6 +280,65 @@ fn amf3_variants_keep_the_format_selector() {
     assert_eq!(back.as_command(), Some(&c));
     assert_eq!(back.name(), "createStream()");
     assert_eq!(back.as_data(), None);
+}
+
+/// Type 17 with AVM+ switches: the format selector, AMF0 name and transaction id, then AMF3
+/// values (a string stream name and a dynamic anonymous object).
+#[test]
+fn amf3_command_with_switches() {
+    use crate::amf::{Amf3Object, Amf3Value};
+    let payload = [
+        0x00, // format selector
+        0x02, 0x00, 0x07, b'p', b'u', b'b', b'l', b'i', b's', b'h', // "publish"
+        0x00, 0x40, 0x14, 0, 0, 0, 0, 0, 0,    // 5
+        0x05, // null
+        0x11, 0x06, 0x09, b'r', b'o', b'o', b'm', // switch, AMF3 string "room"
+        0x11, 0x0a, 0x0b, 0x01, 0x03, b'a', 0x04, 0x01, 0x01, // switch, {a: 1}
+    ];
+    let msg =
+        Message::decode(type_id::COMMAND_AMF3, Bytes::copy_from_slice(&payload)).expect("decodes");
+    assert_eq!(
+        msg.encode(),
+        (type_id::COMMAND_AMF3, Bytes::copy_from_slice(&payload))
+    );
+    assert_eq!(msg.name(), "publish('room')");
+    let Message::CommandAmf3(c) = &msg else {
+        panic!("not an AMF3 command: {msg:?}");
+    };
+    assert_eq!(c.transaction_id(), 5.0);
+    let object = Amf3Value::Object(Box::new(Amf3Object {
+        class_name: String::new(),
+        dynamic: true,
+        sealed: Vec::new(),
+        dynamic_members: vec![("a".into(), Amf3Value::Integer(1))],
+    }));
+    assert_eq!(
+        c.arguments(),
+        &[
+            Amf0Value::Amf3(Amf3Value::String("room".into())),
+            Amf0Value::Amf3(object)
+        ]
+    );
+    // The typed view reads strings behind the switch; the second argument is not a type
+    // name, so this publish is a generic call.
+    assert_eq!(c.kind(), CommandKind::Call(c));
+    let publish = Command::from_values(c.values()[..4].to_vec()).expect("values");
+    assert_eq!(
+        publish.kind(),
+        CommandKind::Publish {
+            stream_name: "room",
+            publish_type: PublishType::Live
+        }
+    );
+    // A Flex remoting message: null name, number, null, AMF3 object.
+    let flex = [
+        0x00, 0x05, 0x00, 0x40, 0x33, 0, 0, 0, 0, 0, 0, 0x05, 0x11, 0x0a, 0x0b, 0x01, 0x01,
+    ];
+    let msg =
+        Message::decode(type_id::COMMAND_AMF3, Bytes::copy_from_slice(&flex)).expect("decodes");
+    assert_eq!(msg.name(), "AMF3 Command");
+    assert_eq!(msg.as_command().map(Command::transaction_id), Some(19.0));
+    assert_eq!(msg.encode().1, Bytes::copy_from_slice(&flex));
 }
 
 #[test]
