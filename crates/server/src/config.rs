@@ -32,7 +32,10 @@ pub struct ServerConfig {
     pub peer_bandwidth: u32,
     /// `handshake_timeout_ms`: time a new connection has to complete the handshake (≥ 1 ms).
     /// Default 10000.
-    #[serde(rename = "handshake_timeout_ms", deserialize_with = "de_positive_millis")]
+    #[serde(
+        rename = "handshake_timeout_ms",
+        deserialize_with = "de_positive_millis"
+    )]
     pub handshake_timeout: Duration,
     /// `idle_timeout_ms`: a connection that sends nothing for this long is closed (≥ 1 ms).
     /// Default 30000.
@@ -228,7 +231,9 @@ fn de_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 
 fn de_positive_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     match u64::deserialize(d)? {
-        0 => Err(serde::de::Error::custom("must be at least 1 (milliseconds)")),
+        0 => Err(serde::de::Error::custom(
+            "must be at least 1 (milliseconds)",
+        )),
         ms => Ok(Duration::from_millis(ms)),
     }
 }

@@ -11,7 +11,7 @@ use rtmpkit_proto::flv::{
 };
 use rtmpkit_proto::rtmp::chunk::{ChunkError, MessageHeader, serialize_fmt0};
 
-use super::HubCounters;
+use super::SerializationCounters;
 
 /// The message stream id whose chunks are shared between players: the id a server gives the
 /// first (normally only) stream a client creates.
@@ -93,7 +93,7 @@ pub struct Frame {
     pub(crate) session: u64,
     shared_chunk_size: u32,
     shared: OnceLock<Result<Bytes, ChunkError>>,
-    counters: Option<Arc<HubCounters>>,
+    counters: Option<Arc<SerializationCounters>>,
 }
 
 impl Frame {
@@ -204,14 +204,14 @@ impl Frame {
                 .shared
                 .get_or_init(|| {
                     if let Some(c) = &self.counters {
-                        c.shared_serializations.fetch_add(1, Ordering::Relaxed);
+                        c.shared.fetch_add(1, Ordering::Relaxed);
                     }
                     self.serialize(chunk_size, csid, stream_id)
                 })
                 .clone();
         }
         if let Some(c) = &self.counters {
-            c.private_serializations.fetch_add(1, Ordering::Relaxed);
+            c.private.fetch_add(1, Ordering::Relaxed);
         }
         self.serialize(chunk_size, csid, stream_id)
     }
@@ -246,7 +246,7 @@ impl Frame {
         timestamp_ext: u64,
         session: u64,
         shared_chunk_size: u32,
-        counters: Arc<HubCounters>,
+        counters: Arc<SerializationCounters>,
     ) {
         self.timestamp_ext = timestamp_ext;
         // Wire timestamps wrap at 2^32: the truncation is the point.
@@ -307,12 +307,12 @@ fn classify_audio(payload: &[u8]) -> FrameClass {
 fn classify_data(payload: &Bytes) -> (FrameClass, Option<Bytes>) {
     let mut body = None;
     let mut rest: &[u8] = payload;
-    if leading_string(rest).as_deref() == Some(SET_DATA_FRAME) {
-        if let Ok(Some(after)) = set_data_frame_to_on_metadata(payload) {
-            let offset = payload.len() - after.len();
-            body = Some(payload.slice(offset..));
-            rest = after;
-        }
+    if leading_string(rest).as_deref() == Some(SET_DATA_FRAME)
+        && let Ok(Some(after)) = set_data_frame_to_on_metadata(payload)
+    {
+        let offset = payload.len() - after.len();
+        body = Some(payload.slice(offset..));
+        rest = after;
     }
     let class = FrameClass {
         metadata: leading_string(rest).as_deref() == Some(ON_METADATA),
@@ -389,7 +389,10 @@ mod tests {
     fn garbage_is_forwarded_unclassified() {
         assert_eq!(class_of(FrameKind::Video, &[]), FrameClass::default());
         assert_eq!(class_of(FrameKind::Video, &[0x17]), FrameClass::default());
-        assert_eq!(class_of(FrameKind::Data, &[0x02, 0xff]), FrameClass::default());
+        assert_eq!(
+            class_of(FrameKind::Data, &[0x02, 0xff]),
+            FrameClass::default()
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ use tokio::sync::watch;
 use crate::config::{GopCacheConfig, PlayerQueueConfig, ServerConfig};
 
 pub use frame::{Frame, FrameKind, SHARED_STREAM_ID};
-pub use publisher::{PushError, Publisher};
+pub use publisher::{Publisher, PushError};
 pub use subscription::{Delivery, SkipReport, Subscription};
 
 use publisher::SessionFlag;
@@ -119,13 +119,21 @@ pub enum PublishError {
     AlreadyPublishing { key: StreamKey, by: String },
 }
 
-/// Hub-wide counters.
+/// Hub-wide counters of rare events, and the serialization counts of removed streams.
 #[derive(Debug, Default)]
 pub(crate) struct HubCounters {
     pub skips: AtomicU64,
-    pub shared_serializations: AtomicU64,
-    pub private_serializations: AtomicU64,
     pub takeovers: AtomicU64,
+    pub retired_shared: AtomicU64,
+    pub retired_private: AtomicU64,
+}
+
+/// Serializations built for one stream's frames. Per stream, so that the per-frame path
+/// touches nothing hub-wide.
+#[derive(Debug, Default)]
+pub(crate) struct SerializationCounters {
+    pub shared: AtomicU64,
+    pub private: AtomicU64,
 }
 
 /// A snapshot of the hub's counters.
@@ -165,6 +173,7 @@ pub(crate) struct Stream {
     state: RwLock<StreamState>,
     wake: watch::Sender<u64>,
     skips: AtomicU64,
+    serializations: Arc<SerializationCounters>,
 }
 
 impl Stream {
@@ -174,6 +183,7 @@ impl Stream {
             state: RwLock::new(StreamState::default()),
             wake: watch::Sender::new(0),
             skips: AtomicU64::new(0),
+            serializations: Arc::default(),
         }
     }
 
@@ -222,9 +232,7 @@ impl Hub {
         options: PublishOptions,
     ) -> Result<Publisher, PublishError> {
         let shared = &self.shared;
-        let takeover = options
-            .takeover
-            .unwrap_or(shared.config.publisher_takeover);
+        let takeover = options.takeover.unwrap_or(shared.config.publisher_takeover);
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let flag = Arc::new(SessionFlag::default());
         let stream = {
@@ -298,11 +306,20 @@ impl Hub {
     /// The hub's counters now.
     pub fn stats(&self) -> HubStats {
         let c = &self.shared.counters;
+        let streams = self.shared.streams.lock();
+        let (mut shared, mut private) = (
+            c.retired_shared.load(Ordering::Relaxed),
+            c.retired_private.load(Ordering::Relaxed),
+        );
+        for s in streams.values() {
+            shared += s.serializations.shared.load(Ordering::Relaxed);
+            private += s.serializations.private.load(Ordering::Relaxed);
+        }
         HubStats {
-            streams: self.shared.streams.lock().len(),
+            streams: streams.len(),
             skips: c.skips.load(Ordering::Relaxed),
-            shared_serializations: c.shared_serializations.load(Ordering::Relaxed),
-            private_serializations: c.private_serializations.load(Ordering::Relaxed),
+            shared_serializations: shared,
+            private_serializations: private,
             takeovers: c.takeovers.load(Ordering::Relaxed),
         }
     }
@@ -342,7 +359,7 @@ impl HubShared {
         let idle = st.subscribers == 0 && st.publisher.is_none();
         drop(st);
         if idle {
-            remove_if_same(&mut streams, stream);
+            self.remove_if_same(&mut streams, stream);
         }
         drop(streams);
         stream.wake();
@@ -356,16 +373,23 @@ impl HubShared {
         let idle = st.subscribers == 0 && st.publisher.is_none();
         drop(st);
         if idle {
-            remove_if_same(&mut streams, stream);
+            self.remove_if_same(&mut streams, stream);
         }
     }
-}
 
-fn remove_if_same(streams: &mut HashMap<StreamKey, Arc<Stream>>, stream: &Arc<Stream>) {
-    if streams
-        .get(&stream.key)
-        .is_some_and(|s| Arc::ptr_eq(s, stream))
-    {
-        streams.remove(&stream.key);
+    /// Forgets an idle stream (keeping its counts for [`Hub::stats`]).
+    fn remove_if_same(&self, streams: &mut HashMap<StreamKey, Arc<Stream>>, stream: &Arc<Stream>) {
+        if streams
+            .get(&stream.key)
+            .is_some_and(|s| Arc::ptr_eq(s, stream))
+        {
+            streams.remove(&stream.key);
+            let c = &self.counters;
+            let s = &stream.serializations;
+            c.retired_shared
+                .fetch_add(s.shared.load(Ordering::Relaxed), Ordering::Relaxed);
+            c.retired_private
+                .fetch_add(s.private.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
     }
 }

@@ -72,7 +72,7 @@ impl Publisher {
                 ts,
                 self.session,
                 self.hub.config.chunk_size,
-                self.hub.counters.clone(),
+                self.stream.serializations.clone(),
             );
             st.push_frame(Arc::new(frame), &self.hub.config);
         }

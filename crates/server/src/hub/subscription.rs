@@ -102,8 +102,11 @@ impl Subscription {
         self.pos.dropped_waiting_keyframe
     }
 
-    /// The next delivery; waits for the publisher. Cancel-safe: dropping the future loses
-    /// nothing, so it can sit in a `select!` beside the connection's reads.
+    /// The next delivery; waits for the publisher. Before the first publisher the wait is
+    /// bounded by the play wait timeout ([`Delivery::NotFound`]); after a
+    /// [`Delivery::PublisherLeft`] it is not (the connection's own timeouts apply).
+    /// Cancel-safe: dropping the future loses nothing, so it can sit in a `select!` beside the
+    /// connection's reads.
     pub async fn next(&mut self) -> Delivery {
         loop {
             self.rx.borrow_and_update();

@@ -40,7 +40,10 @@ pub(super) fn metadata(ts: u32) -> Frame {
 }
 
 pub(super) fn video_seq(ts: u32) -> Frame {
-    Frame::video(ts, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]))
+    Frame::video(
+        ts,
+        Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]),
+    )
 }
 
 pub(super) fn audio_seq(ts: u32) -> Frame {
@@ -81,7 +84,9 @@ pub(super) fn name(d: &Delivery) -> String {
 
 /// Everything ready now.
 pub(super) fn drain(sub: &mut Subscription) -> Vec<String> {
-    std::iter::from_fn(|| sub.try_next()).map(|d| name(&d)).collect()
+    std::iter::from_fn(|| sub.try_next())
+        .map(|d| name(&d))
+        .collect()
 }
 
 /// Publishes metadata, headers and `gops` GOPs of one keyframe, 3 inter frames and 4 audio
@@ -160,7 +165,10 @@ async fn gop_cache_frame_bound() {
     // 5 frames: still cached.
     assert_eq!(hub.stream_stats(&key()).unwrap().gop_frames, 5);
     let mut a = hub.subscribe(key());
-    assert_eq!(drain(&mut a), ["J", "vseq", "K@0", "P@40", "P@80", "P@120", "P@160"]);
+    assert_eq!(
+        drain(&mut a),
+        ["J", "vseq", "K@0", "P@40", "P@80", "P@120", "P@160"]
+    );
     // The sixth outgrows it: new players start live and wait for the next keyframe.
     p.push(inter_frame(200)).unwrap();
     assert_eq!(hub.stream_stats(&key()).unwrap().gop_frames, 0);
@@ -189,7 +197,8 @@ async fn gop_cache_duration_and_byte_bounds() {
     let mut p = publish(&hub);
     p.push(key_frame(0)).unwrap();
     assert_eq!(hub.stream_stats(&key()).unwrap().gop_frames, 1);
-    p.push(Frame::video(40, Bytes::from(vec![0x27; 1000]))).unwrap();
+    p.push(Frame::video(40, Bytes::from(vec![0x27; 1000])))
+        .unwrap();
     assert_eq!(hub.stream_stats(&key()).unwrap().gop_frames, 0);
 }
 
@@ -295,7 +304,10 @@ async fn publisher_leaves_and_returns_with_monotonic_timestamps() {
     p.push(audio(1010)).unwrap();
     p.push(inter_frame(1040)).unwrap();
     drop(p);
-    assert_eq!(drain(&mut sub), ["J", "vseq", "K@1000", "A@1010", "P@1040", "L"]);
+    assert_eq!(
+        drain(&mut sub),
+        ["J", "vseq", "K@1000", "A@1010", "P@1040", "L"]
+    );
     assert!(!hub.stream_stats(&key()).unwrap().publishing);
     // A new publisher starting from 0 continues at 1040.
     let mut p = publish(&hub);
@@ -310,7 +322,10 @@ async fn publisher_leaves_and_returns_with_monotonic_timestamps() {
     );
     // A late joiner on the new session gets the new headers only.
     let mut late = hub.subscribe(key());
-    assert_eq!(drain(&mut late), ["J", "vseq", "aseq", "K@1040", "A@1045", "P@1080"]);
+    assert_eq!(
+        drain(&mut late),
+        ["J", "vseq", "aseq", "K@1040", "A@1045", "P@1080"]
+    );
 }
 
 #[tokio::test]
@@ -322,7 +337,10 @@ async fn backward_jump_within_a_session_stays_monotonic() {
     p.push(inter_frame(5040)).unwrap();
     p.push(key_frame(0)).unwrap();
     p.push(inter_frame(40)).unwrap();
-    assert_eq!(drain(&mut sub), ["J", "K@5000", "P@5040", "K@5040", "P@5080"]);
+    assert_eq!(
+        drain(&mut sub),
+        ["J", "K@5000", "P@5040", "K@5040", "P@5080"]
+    );
 }
 
 #[tokio::test]
@@ -336,14 +354,19 @@ async fn timestamps_past_2_24_and_2_32() {
     let mut frames: Vec<Arc<Frame>> = Vec::new();
     for ts in [t, t + 0x20, 0x8000_0000, u32::MAX - 10, 30] {
         p.push(key_frame(ts)).unwrap();
-        frames.extend(std::iter::from_fn(|| sub.try_next()).filter_map(|d| match d {
-            Delivery::Frame(f) => Some(f),
-            _ => None,
-        }));
+        frames.extend(
+            std::iter::from_fn(|| sub.try_next()).filter_map(|d| match d {
+                Delivery::Frame(f) => Some(f),
+                _ => None,
+            }),
+        );
     }
     let ext: Vec<u64> = frames.iter().map(|f| f.timestamp_ext()).collect();
     let max = u64::from(u32::MAX);
-    assert_eq!(ext, [0xFF_FFF0, 0x100_0010, 0x8000_0000, max - 10, max + 31]);
+    assert_eq!(
+        ext,
+        [0xFF_FFF0, 0x100_0010, 0x8000_0000, max - 10, max + 31]
+    );
     assert_eq!(frames[4].timestamp(), 30);
     // Past 2^24 the chunk header carries 0xFFFFFF and an extended timestamp.
     let wire = frames[1].rtmp_chunks(4096, 1).unwrap();
@@ -357,21 +380,30 @@ async fn timestamps_past_2_24_and_2_32() {
 async fn duplicate_publisher_is_refused() {
     let hub = Hub::new(HubConfig::default());
     let _first = hub
-        .publish(key(), PublishOptions {
-            label: "conn-1".into(),
-            ..Default::default()
-        })
+        .publish(
+            key(),
+            PublishOptions {
+                label: "conn-1".into(),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let err = hub
-        .publish(key(), PublishOptions {
-            label: "conn-2".into(),
-            ..Default::default()
-        })
+        .publish(
+            key(),
+            PublishOptions {
+                label: "conn-2".into(),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
-    assert_eq!(err, PublishError::AlreadyPublishing {
-        key: key(),
-        by: "conn-1".into()
-    });
+    assert_eq!(
+        err,
+        PublishError::AlreadyPublishing {
+            key: key(),
+            by: "conn-1".into()
+        }
+    );
     assert_eq!(
         err.to_string(),
         "stream live/test is already being published by conn-1"
@@ -396,7 +428,10 @@ async fn takeover_replaces_the_publisher_and_players_go_on() {
     tokio::time::timeout(Duration::from_secs(1), old.replaced())
         .await
         .expect("old publisher told it was replaced");
-    assert!(matches!(old.push(inter_frame(80)), Err(PushError::Replaced { .. })));
+    assert!(matches!(
+        old.push(inter_frame(80)),
+        Err(PushError::Replaced { .. })
+    ));
     new.push(video_seq(0)).unwrap();
     new.push(key_frame(0)).unwrap();
     drop(old); // must not unpublish the new one
@@ -409,10 +444,13 @@ async fn takeover_replaces_the_publisher_and_players_go_on() {
     assert!(stats.publishing);
     assert_eq!(hub.stats().takeovers, 1);
     // Per-publish override.
-    let refused = hub.publish(key(), PublishOptions {
-        takeover: Some(false),
-        ..Default::default()
-    });
+    let refused = hub.publish(
+        key(),
+        PublishOptions {
+            takeover: Some(false),
+            ..Default::default()
+        },
+    );
     assert!(refused.is_err());
 }
 

@@ -17,8 +17,8 @@
 //!    differences *between* audio and video (interleaving) are kept exactly.
 //! 4. **Data is clamped.** A data message (metadata is often stamped 0) never moves the offset;
 //!    it comes out at `max(its own mapped time, highest timestamp sent so far)`.
-//! 5. Players receive the output modulo 2^32 (the RTMP wire form); [`Frame::timestamp_ext`]
-//!    (super::Frame::timestamp_ext) keeps the unwrapped value.
+//! 5. Players receive the output modulo 2^32 (the RTMP wire form);
+//!    [`Frame::timestamp_ext`](super::Frame::timestamp_ext) keeps the unwrapped value.
 //!
 //! So per track (audio, video, data) the timestamps a player sees never decrease, across
 //! publisher sessions too.
@@ -106,7 +106,10 @@ mod tests {
     fn first_session_passes_through_with_interleaving_kept() {
         let mut t = Timeline::default();
         t.start_session();
-        let out = run(&mut t, &[(D, 0), (V, 0), (A, 0), (V, 40), (A, 23), (A, 46), (V, 80)]);
+        let out = run(
+            &mut t,
+            &[(D, 0), (V, 0), (A, 0), (V, 40), (A, 23), (A, 46), (V, 80)],
+        );
         assert_eq!(out, [0, 0, 0, 40, 23, 46, 80]);
     }
 
@@ -131,7 +134,17 @@ mod tests {
     fn backward_jump_rebases_and_keeps_tracks_monotonic() {
         let mut t = Timeline::default();
         t.start_session();
-        let out = run(&mut t, &[(V, 10_000), (A, 10_010), (V, 10_040), (V, 0), (A, 5), (V, 40)]);
+        let out = run(
+            &mut t,
+            &[
+                (V, 10_000),
+                (A, 10_010),
+                (V, 10_040),
+                (V, 0),
+                (A, 5),
+                (V, 40),
+            ],
+        );
         // V 0 would be below V 10_040: it resumes at the max (10_040); A 5 maps to 10_045.
         assert_eq!(out, [10_000, 10_010, 10_040, 10_040, 10_045, 10_080]);
     }
@@ -140,17 +153,17 @@ mod tests {
     fn wrap_past_2_32_goes_on() {
         let mut t = Timeline::default();
         t.start_session();
-        let out = run(&mut t, &[(V, u32::MAX - 40), (V, u32::MAX), (V, 39), (A, 30), (V, 79)]);
+        let out = run(
+            &mut t,
+            &[(V, u32::MAX - 40), (V, u32::MAX), (V, 39), (A, 30), (V, 79)],
+        );
         let base = u64::from(u32::MAX);
         assert_eq!(out, [base - 40, base, base + 40, base + 31, base + 80]);
         // The wire form wraps like the input did.
-        assert_eq!(out.iter().map(|&o| o as u32).collect::<Vec<_>>(), [
-            u32::MAX - 40,
-            u32::MAX,
-            39,
-            30,
-            79
-        ]);
+        assert_eq!(
+            out.iter().map(|&o| o as u32).collect::<Vec<_>>(),
+            [u32::MAX - 40, u32::MAX, 39, 30, 79]
+        );
     }
 
     #[test]
