@@ -1,0 +1,269 @@
+//! One stream's shared state: the ring of recent frames, the stored headers, the GOP
+//! bookkeeping and the timeline. Guarded by the stream's lock, which the publisher takes once
+//! per frame (O(1) work, independent of the number of players) and players take briefly to
+//! read at their cursor.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::HubConfig;
+use super::frame::{Frame, FrameKind};
+use super::timeline::Timeline;
+
+/// Sequence headers kept per kind: one per track of a multitrack stream, at most this many.
+const MAX_HEADERS_PER_KIND: usize = 16;
+
+/// Bytes a marker counts for in the ring's byte bound.
+const MARKER_COST: u64 = 64;
+
+/// What a ring slot holds.
+#[derive(Debug, Clone)]
+pub(crate) enum Entry {
+    Frame(Arc<Frame>),
+    /// A publisher session started.
+    Joined,
+    /// The publisher session left (unpublished, disconnected or was replaced).
+    Left,
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub entry: Entry,
+    /// The publisher session this slot belongs to.
+    pub session: u64,
+    /// Stream time (ms, unwrapped) at this slot.
+    pub ts: u64,
+    /// Cost of everything pushed before this slot.
+    pub start_bytes: u64,
+    pub cost: u64,
+}
+
+/// A header kept for new players, with the ring position it was pushed at.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub seq: u64,
+    pub frame: Arc<Frame>,
+}
+
+/// The GOP being cached: from the latest keyframe, while within the cache bounds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gop {
+    pub start: u64,
+    pub start_ts: u64,
+    pub frames: usize,
+    pub bytes: u64,
+}
+
+/// The current publisher session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub id: u64,
+    pub flag: Arc<super::publisher::SessionFlag>,
+    pub label: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct StreamState {
+    slots: VecDeque<Slot>,
+    /// Sequence number of `slots[0]`.
+    base: u64,
+    /// Cost of everything ever pushed.
+    total_bytes: u64,
+    /// Cost of what the ring holds.
+    ring_bytes: u64,
+    pub publisher: Option<Session>,
+    pub metadata: Option<Stored>,
+    pub video_headers: Vec<Stored>,
+    pub audio_headers: Vec<Stored>,
+    /// Latest video keyframe of the current session.
+    last_keyframe: Option<u64>,
+    pub gop: Option<Gop>,
+    pub timeline: Timeline,
+    pub subscribers: usize,
+    pub frames_pushed: u64,
+}
+
+impl StreamState {
+    /// Sequence number the next slot will get.
+    pub fn head(&self) -> u64 {
+        self.base + self.slots.len() as u64
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn ring_bytes(&self) -> u64 {
+        self.ring_bytes
+    }
+
+    pub fn slot(&self, seq: u64) -> Option<&Slot> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        self.slots.get(i)
+    }
+
+    pub fn session_id(&self) -> Option<u64> {
+        self.publisher.as_ref().map(|s| s.id)
+    }
+
+    /// The latest keyframe still in the ring.
+    pub fn last_keyframe(&self) -> Option<u64> {
+        self.last_keyframe.filter(|&k| k >= self.base)
+    }
+
+    /// Where a new player starts: the cached GOP's keyframe, or else the head (it then waits
+    /// for the next keyframe).
+    pub fn join_point(&self) -> u64 {
+        match self.gop {
+            Some(g) if g.start >= self.base => g.start,
+            _ => self.head(),
+        }
+    }
+
+    /// The stored headers a player starting at `from..to` has not seen, in push order.
+    pub fn headers_between(&self, from: u64, to: u64) -> Vec<Arc<Frame>> {
+        let mut v: Vec<&Stored> = self
+            .metadata
+            .iter()
+            .chain(&self.video_headers)
+            .chain(&self.audio_headers)
+            .filter(|s| s.seq >= from && s.seq < to)
+            .collect();
+        v.sort_by_key(|s| s.seq);
+        v.into_iter().map(|s| s.frame.clone()).collect()
+    }
+
+    /// Starts publisher session `session`.
+    pub fn begin_session(&mut self, session: Session, config: &HubConfig) {
+        let id = session.id;
+        self.publisher = Some(session);
+        self.timeline.start_session();
+        self.push_slot(Entry::Joined, id, MARKER_COST, config);
+    }
+
+    /// Ends the current publisher session: players get `PublisherLeft`, and what it
+    /// published for new players (metadata, headers, GOP) is forgotten.
+    pub fn end_session(&mut self, config: &HubConfig) -> Option<Session> {
+        let session = self.publisher.take()?;
+        self.metadata = None;
+        self.video_headers.clear();
+        self.audio_headers.clear();
+        self.last_keyframe = None;
+        self.gop = None;
+        self.push_slot(Entry::Left, session.id, MARKER_COST, config);
+        Some(session)
+    }
+
+    /// Appends a frame of the current session (already stamped).
+    pub fn push_frame(&mut self, frame: Arc<Frame>, config: &HubConfig) {
+        let seq = self.head();
+        let cost = frame.cost();
+        let ts = frame.timestamp_ext();
+        self.frames_pushed += 1;
+        if frame.is_keyframe() {
+            self.last_keyframe = Some(seq);
+            self.gop = config.gop_cache.enabled.then_some(Gop {
+                start: seq,
+                start_ts: ts,
+                frames: 0,
+                bytes: 0,
+            });
+        }
+        if let Some(g) = &mut self.gop {
+            g.frames += 1;
+            g.bytes += cost;
+            let gc = &config.gop_cache;
+            let duration = ts.saturating_sub(g.start_ts);
+            if g.frames > gc.max_frames
+                || duration > gc.max_duration.as_millis() as u64
+                || g.bytes > gc.max_bytes as u64
+            {
+                tracing::debug!(
+                    frames = g.frames,
+                    bytes = g.bytes,
+                    duration_ms = duration,
+                    "GOP outgrew the cache; new players wait for the next keyframe"
+                );
+                self.gop = None;
+            }
+        }
+        if frame.is_metadata() {
+            self.metadata = Some(Stored {
+                seq,
+                frame: frame.clone(),
+            });
+        } else if frame.is_sequence_header() {
+            let list = match frame.kind() {
+                FrameKind::Video => &mut self.video_headers,
+                _ => &mut self.audio_headers,
+            };
+            let track = frame.class.track;
+            // A single-track header replaces everything; a track's header replaces that track's.
+            if track.is_none() {
+                list.clear();
+            }
+            list.retain(|s| s.frame.class.track.is_some() && s.frame.class.track != track);
+            if list.len() >= MAX_HEADERS_PER_KIND {
+                list.remove(0);
+            }
+            list.push(Stored {
+                seq,
+                frame: frame.clone(),
+            });
+        }
+        let session = frame.session;
+        self.push_slot(Entry::Frame(frame), session, cost, config);
+    }
+
+    fn push_slot(&mut self, entry: Entry, session: u64, cost: u64, config: &HubConfig) {
+        self.slots.push_back(Slot {
+            entry,
+            session,
+            ts: self.timeline.now(),
+            start_bytes: self.total_bytes,
+            cost,
+        });
+        self.total_bytes += cost;
+        self.ring_bytes += cost;
+        self.evict(config);
+    }
+
+    /// Drops the oldest slots that no player may still read: those before the cached GOP and
+    /// outside the lag bounds. Amortised O(1) per push: each slot is dropped once.
+    fn evict(&mut self, config: &HubConfig) {
+        let protect_from = match self.gop {
+            Some(g) => g.start,
+            None => self.head(),
+        };
+        let now = self.timeline.now();
+        let max_lag = config.player_queue.max_lag.as_millis() as u64;
+        let max_bytes = config.player_queue.max_bytes as u64;
+        while let Some(front) = self.slots.front() {
+            if self.base >= protect_from {
+                break;
+            }
+            let too_old = now.saturating_sub(front.ts) > max_lag;
+            let too_far = self.total_bytes - front.start_bytes > max_bytes;
+            if !(too_old || too_far) {
+                break;
+            }
+            self.ring_bytes -= front.cost;
+            self.slots.pop_front();
+            self.base += 1;
+        }
+    }
+
+    /// Whether a player whose next slot is `cursor` is too far behind: out of the ring, or
+    /// (outside the current GOP) beyond the lag bounds.
+    pub fn lag(&self, cursor: u64, config: &HubConfig) -> bool {
+        let Some(slot) = self.slot(cursor) else {
+            return cursor < self.base;
+        };
+        if self.last_keyframe().is_some_and(|k| cursor >= k) {
+            return false;
+        }
+        let lag_ms = self.timeline.now().saturating_sub(slot.ts);
+        lag_ms > config.player_queue.max_lag.as_millis() as u64
+            || self.total_bytes - slot.start_bytes > config.player_queue.max_bytes as u64
+    }
+}

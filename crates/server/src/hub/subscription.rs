@@ -1,0 +1,282 @@
+//! A player's subscription: a cursor into its stream's ring, nothing more.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::frame::Frame;
+use super::ring::{Entry, StreamState};
+use super::{HubShared, Stream, StreamKey};
+
+/// What a player's connection must do next.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// A publisher is on the stream. The first delivery of every subscription that finds (or
+    /// waits for) one: start playing (StreamBegin, `NetStream.Play.Start`); after a
+    /// [`PublisherLeft`](Delivery::PublisherLeft) it means the publisher is back
+    /// (`NetStream.Play.PublishNotify`). Metadata and sequence headers follow.
+    PublisherJoined,
+    /// Send this frame (see [`Frame::rtmp_chunks`]).
+    Frame(Arc<Frame>),
+    /// The publisher left or was replaced: send `NetStream.Play.UnpublishNotify` and Stream
+    /// EOF; the subscription goes on and reports `PublisherJoined` if one comes back.
+    PublisherLeft,
+    /// The player fell too far behind and skipped ahead; log it. Frames follow.
+    Skipped(SkipReport),
+    /// No publisher came within the play wait timeout: send `NetStream.Play.StreamNotFound`.
+    /// Final: every later call returns it again.
+    NotFound,
+}
+
+/// A skip, as reported to the player's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkipReport {
+    /// Ring entries passed over (frames and publisher events).
+    pub skipped: u64,
+    /// Whether the player resumes at a keyframe (`false`: at the newest frame, dropping video
+    /// until the next keyframe while audio goes on).
+    pub at_keyframe: bool,
+    /// How far behind the player was, in stream time (ms), when it could still be measured
+    /// (0 when its position had already left the ring).
+    pub lag_ms: u64,
+    /// This player's skips so far, this one included.
+    pub total: u64,
+}
+
+/// A player's subscription to a stream, from [`Hub::subscribe`](super::Hub::subscribe).
+///
+/// It holds a position in the stream's ring, never frames: a player that stops calling
+/// [`next`](Subscription::next) pins no memory, and when it comes back it skips to a keyframe.
+/// Delivery order: [`Delivery::PublisherJoined`], the metadata, the sequence headers, the cached
+/// GOP from its keyframe, then live frames.
+#[derive(Debug)]
+pub struct Subscription {
+    pub(crate) hub: Arc<HubShared>,
+    pub(crate) stream: Arc<Stream>,
+    pub(crate) rx: watch::Receiver<u64>,
+    pub(crate) id: u64,
+    /// Until a publisher is seen, the wait ends here.
+    pub(crate) deadline: Instant,
+    pub(crate) pos: Position,
+}
+
+/// Where a player is in its stream, and what it has been told.
+#[derive(Debug, Default)]
+pub(crate) struct Position {
+    /// Next ring slot to read.
+    cursor: u64,
+    /// The publisher session whose frames this player receives.
+    session: Option<u64>,
+    /// Whether it has ever seen a publisher (until then, the wait timeout applies).
+    started: bool,
+    not_found: bool,
+    /// Drop video deltas until a keyframe.
+    need_keyframe: bool,
+    /// Deliveries decided but not yet handed out: publisher events and headers, a few.
+    pending: VecDeque<Delivery>,
+    skips: u64,
+    dropped_waiting_keyframe: u64,
+}
+
+impl Subscription {
+    pub fn key(&self) -> &StreamKey {
+        &self.stream.key
+    }
+
+    /// This subscription's id (unique in the hub, for logs).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// How many times this player skipped ahead.
+    pub fn skips(&self) -> u64 {
+        self.pos.skips
+    }
+
+    /// Video frames dropped while waiting for a keyframe (after joining without a cached GOP,
+    /// or after a skip to the newest frame).
+    pub fn dropped_waiting_keyframe(&self) -> u64 {
+        self.pos.dropped_waiting_keyframe
+    }
+
+    /// The next delivery; waits for the publisher. Before the first publisher the wait is
+    /// bounded by the play wait timeout ([`Delivery::NotFound`]); after a
+    /// [`Delivery::PublisherLeft`] it is not (the connection's own timeouts apply).
+    /// Cancel-safe: dropping the future loses nothing, so it can sit in a `select!` beside the
+    /// connection's reads.
+    pub async fn next(&mut self) -> Delivery {
+        loop {
+            self.rx.borrow_and_update();
+            if let Some(d) = self.try_next() {
+                return d;
+            }
+            let changed = if self.pos.started {
+                self.rx.changed().await
+            } else {
+                match tokio::time::timeout_at(self.deadline, self.rx.changed()).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::debug!(stream = %self.stream.key, subscription = self.id, "no publisher came in time");
+                        self.pos.not_found = true;
+                        return Delivery::NotFound;
+                    }
+                }
+            };
+            if changed.is_err() {
+                // The stream keeps its sender while we hold it; this cannot happen.
+                self.pos.not_found = true;
+                return Delivery::NotFound;
+            }
+        }
+    }
+
+    /// The next delivery if one is ready now. A connection can drain these after `next()` to
+    /// coalesce everything already published into one vectored write.
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        if let Some(d) = self.pos.pending.pop_front() {
+            return Some(d);
+        }
+        if self.pos.not_found {
+            return Some(Delivery::NotFound);
+        }
+        let st = self.stream.state.read();
+        self.pos.read(&st, &self.hub, &self.stream, self.id)
+    }
+}
+
+impl Position {
+    /// Reads from the ring at the cursor, skipping ahead first if the player lags.
+    fn read(
+        &mut self,
+        st: &StreamState,
+        hub: &HubShared,
+        stream: &Stream,
+        id: u64,
+    ) -> Option<Delivery> {
+        loop {
+            if self.cursor >= st.head() {
+                return None;
+            }
+            if st.lag(self.cursor, &hub.config) {
+                self.skip(st, hub, stream, id);
+                return self.pending.pop_front();
+            }
+            let slot = st.slot(self.cursor)?;
+            self.cursor += 1;
+            match &slot.entry {
+                Entry::Joined => {
+                    self.session = Some(slot.session);
+                    self.started = true;
+                    self.need_keyframe = true;
+                    return Some(Delivery::PublisherJoined);
+                }
+                Entry::Left => {
+                    if self.session.take().is_some() {
+                        return Some(Delivery::PublisherLeft);
+                    }
+                }
+                Entry::Frame(f) => {
+                    if self.session != Some(f.session) {
+                        continue;
+                    }
+                    if self.need_keyframe && f.is_video_delta() {
+                        self.dropped_waiting_keyframe += 1;
+                        continue;
+                    }
+                    if f.is_keyframe() {
+                        self.need_keyframe = false;
+                    }
+                    return Some(Delivery::Frame(f.clone()));
+                }
+            }
+        }
+    }
+
+    /// Positions a new subscription: at the cached GOP if a publisher is on, else at the head
+    /// to wait for one.
+    pub(crate) fn start(&mut self, st: &StreamState) {
+        match st.session_id() {
+            Some(session) => {
+                let at = st.join_point();
+                self.pending.push_back(Delivery::PublisherJoined);
+                self.enter(st, session, 0, at);
+            }
+            None => self.cursor = st.head(),
+        }
+    }
+
+    /// Moves to `at` in `session`, queueing the stored headers pushed in `from..at` first.
+    fn enter(&mut self, st: &StreamState, session: u64, from: u64, at: u64) {
+        self.session = Some(session);
+        self.started = true;
+        self.need_keyframe = true;
+        self.pending.extend(
+            st.headers_between(from, at)
+                .into_iter()
+                .map(Delivery::Frame),
+        );
+        self.cursor = at;
+    }
+
+    /// Skips a lagging player ahead: to the latest keyframe, or else to the head (then video
+    /// waits for the next keyframe while audio goes on).
+    fn skip(&mut self, st: &StreamState, hub: &HubShared, stream: &Stream, id: u64) {
+        if !self.started {
+            // Not playing yet: this is a start, not a skip.
+            self.start(st);
+            return;
+        }
+        let from = self.cursor;
+        let (to, at_keyframe) = match st.last_keyframe() {
+            Some(k) if k > from => (k, true),
+            _ => (st.head(), false),
+        };
+        let lag_ms = st
+            .slot(from)
+            .map_or(0, |s| st.timeline.now().saturating_sub(s.ts));
+        self.skips += 1;
+        hub.counters.skips.fetch_add(1, Ordering::Relaxed);
+        stream.skips.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            stream = %stream.key,
+            subscription = id,
+            skipped = to - from,
+            lag_ms,
+            at_keyframe,
+            "player fell behind; skipping ahead"
+        );
+        self.pending.push_back(Delivery::Skipped(SkipReport {
+            skipped: to - from,
+            at_keyframe,
+            lag_ms,
+            total: self.skips,
+        }));
+        let current = st.session_id();
+        if self.session == current {
+            match current {
+                Some(session) => self.enter(st, session, from, to),
+                None => self.cursor = to,
+            }
+            return;
+        }
+        if self.session.take().is_some() {
+            self.pending.push_back(Delivery::PublisherLeft);
+        }
+        match current {
+            Some(session) => {
+                self.pending.push_back(Delivery::PublisherJoined);
+                self.enter(st, session, 0, to);
+            }
+            None => self.cursor = to,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.release(&self.stream);
+    }
+}
