@@ -1,0 +1,110 @@
+//! `rtmpkit serve`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rtmpkit_server::Server;
+use rtmpkit_server::config::ServerConfig;
+use tracing_subscriber::EnvFilter;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// RTMP listening address [default: 0.0.0.0:1935, or `listen` in the config file].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// TOML configuration file (every key is optional; see crates/server/rtmpkit.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print each connection's protocol messages.
+    #[arg(long)]
+    trace: bool,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::load(path)?,
+        None => ServerConfig::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    config.trace |= args.trace;
+    init_logging(config.trace);
+
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime.build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let server = Server::bind(config).await?;
+        let addr = server.local_addr()?;
+        print_banner(addr);
+        server.run(shutdown_signal()).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn init_logging(trace: bool) {
+    let default = if trace {
+        "info,rtmpkit::trace=info"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_env("RTMPKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The two commands a new user needs, with an address they can actually reach.
+fn print_banner(addr: SocketAddr) {
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    let port = if addr.port() == 1935 {
+        String::new()
+    } else {
+        format!(":{}", addr.port())
+    };
+    let url = format!("rtmp://{host}{port}/live/livestream");
+    eprintln!("rtmpkit serve: listening for RTMP on {addr}");
+    eprintln!("  publish: ffmpeg -re -i in.mp4 -c copy -f flv {url}");
+    eprintln!("  play:    ffplay {url}");
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("signal received");
+}

@@ -1,0 +1,617 @@
+//! One RTMP connection: a [`ServerSession`] driven by a socket, a publisher or a player on the
+//! hub, and the limits that keep one bad peer from hurting anyone else.
+//!
+//! The task reads, writes and takes frames from the hub in one `select!` loop, so a player
+//! whose socket is full never stops the connection from reading (acks, pings, close), and no
+//! frame is taken from the hub while earlier output is still unwritten: a slow player falls
+//! behind in the hub's ring, where the hub makes it skip, instead of queueing here.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rtmpkit_proto::rtmp::message::status;
+use rtmpkit_proto::rtmp::session::{
+    Direction, MediaKind, PlayRequest, PublishRequest, ServerConfig as SessionConfig, ServerEvent,
+    ServerSession, SessionError, TraceRecord,
+};
+use rtmpkit_proto::rtmp::{chunk::ChunkLimits, message::Message};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until};
+
+use crate::config::ServerConfig;
+use crate::hub::{
+    Delivery, Frame, FrameKind, Hub, PublishError, PublishOptions, Publisher, StreamKey,
+    Subscription,
+};
+
+/// Largest read from the socket at once.
+const READ_SIZE: usize = 64 * 1024;
+/// Input held while the application decides on a request; past this the socket is not read.
+const MAX_UNPROCESSED_INPUT: usize = 1 << 20;
+/// Output queued for a player before no more frames are taken from the hub.
+const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+/// Most buffers handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+/// Time given to goodbyes on shutdown.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
+
+/// What every connection shares.
+#[derive(Debug, Clone)]
+pub struct ConnectionContext {
+    pub config: Arc<ServerConfig>,
+    pub hub: Hub,
+    /// Becomes true when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    /// Process start, for the handshake's time field.
+    pub epoch: Instant,
+}
+
+impl ConnectionContext {
+    fn session_config(&self) -> SessionConfig {
+        SessionConfig {
+            chunk_limits: ChunkLimits {
+                max_message_size: self.config.max_message_size,
+                ..ChunkLimits::default()
+            },
+            chunk_size: self.config.chunk_size,
+            window_ack_size: self.config.window_ack_size,
+            peer_bandwidth: self.config.peer_bandwidth,
+            trace: self.config.trace,
+            ..SessionConfig::default()
+        }
+    }
+}
+
+/// How a connection ended, for its one log line.
+#[derive(Debug)]
+pub enum Ending {
+    /// The peer closed the connection.
+    PeerClosed,
+    /// The server is shutting down.
+    Shutdown,
+    /// The peer broke the protocol or sent garbage.
+    Protocol(SessionError),
+    /// A limit was hit (timeout, stalled writes, …).
+    Limit(String),
+    /// The socket failed.
+    Io(std::io::Error),
+    /// Our answer ended the conversation (connect refused, stream not found, …).
+    Refused(String),
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ending::PeerClosed => write!(f, "closed by peer"),
+            Ending::Shutdown => write!(f, "server shutting down"),
+            Ending::Protocol(e) => write!(f, "protocol error: {e}"),
+            Ending::Limit(what) => write!(f, "{what}"),
+            Ending::Io(e) => write!(f, "socket error: {e}"),
+            Ending::Refused(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+struct Playing {
+    stream_id: u32,
+    key: StreamKey,
+    subscription: Subscription,
+    /// Whether `NetStream.Play.Start` went out (it waits for the first publisher).
+    started: bool,
+    paused: bool,
+    audio: bool,
+    video: bool,
+    /// Video frames are dropped until a keyframe after unpausing or re-enabling video.
+    need_keyframe: bool,
+}
+
+struct Publishing {
+    stream_id: u32,
+    publisher: Publisher,
+}
+
+/// One connection's state beside its session.
+struct Connection {
+    id: u64,
+    peer: SocketAddr,
+    ctx: ConnectionContext,
+    session: ServerSession,
+    out: VecDeque<Bytes>,
+    out_bytes: usize,
+    publishing: Option<Publishing>,
+    playing: Option<Playing>,
+    handshake_done: bool,
+    /// Set when our last answer ends the conversation: flush, then close.
+    closing: Option<Ending>,
+}
+
+/// Runs one connection to its end; returns how it ended.
+pub async fn serve_connection<S>(
+    ctx: ConnectionContext,
+    socket: S,
+    peer: SocketAddr,
+    id: u64,
+) -> Ending
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let epoch_ms = ctx.epoch.elapsed().as_millis() as u32;
+    let session = ServerSession::new(ctx.session_config(), epoch_ms, &mut rand::rng());
+    let mut conn = Connection {
+        id,
+        peer,
+        ctx,
+        session,
+        out: VecDeque::new(),
+        out_bytes: 0,
+        publishing: None,
+        playing: None,
+        handshake_done: false,
+        closing: None,
+    };
+    let ending = conn.run(socket).await;
+    conn.leave();
+    ending
+}
+
+impl Connection {
+    async fn run<S>(&mut self, socket: S) -> Ending
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (mut reader, mut writer) = tokio::io::split(socket);
+        let mut buf = vec![0u8; READ_SIZE];
+        let mut shutdown = self.ctx.shutdown.clone();
+        let handshake_deadline = Instant::now() + self.ctx.config.handshake_timeout;
+        let idle = self.ctx.config.idle_timeout;
+        let mut last_read = Instant::now();
+        let mut last_write_progress = Instant::now();
+        loop {
+            self.collect_output();
+            if self.out.is_empty()
+                && let Some(ending) = self.closing.take()
+            {
+                let _ = writer.shutdown().await;
+                return ending;
+            }
+            let deadline = if !self.handshake_done {
+                handshake_deadline
+            } else if !self.out.is_empty() {
+                // Writes must make progress; a player that stopped reading is let go.
+                last_write_progress + idle
+            } else if self.playing.is_some() {
+                // A player waiting for frames sends nothing and that is fine.
+                Instant::now() + idle
+            } else {
+                last_read + idle
+            };
+            let can_read =
+                self.closing.is_none() && self.session.buffered_input() < MAX_UNPROCESSED_INPUT;
+            let want_frames = self.closing.is_none()
+                && self.out_bytes < OUTPUT_HIGH_WATER
+                && self.playing.as_ref().is_some_and(|p| !p.paused);
+            let slices: Vec<IoSlice<'_>> = self
+                .out
+                .iter()
+                .take(MAX_IOVECS)
+                .map(|b| IoSlice::new(b))
+                .collect();
+            let has_output = !slices.is_empty();
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => {
+                    drop(slices);
+                    self.say_goodbye();
+                    self.collect_output();
+                    let _ = tokio::time::timeout(SHUTDOWN_FLUSH, flush_all(&mut writer, &mut self.out)).await;
+                    return Ending::Shutdown;
+                }
+                written = writer.write_vectored(&slices), if has_output => {
+                    drop(slices);
+                    match written {
+                        Ok(0) => return Ending::PeerClosed,
+                        Ok(n) => {
+                            self.advance(n);
+                            last_write_progress = Instant::now();
+                        }
+                        Err(e) => return Ending::Io(e),
+                    }
+                }
+                read = reader.read(&mut buf), if can_read => {
+                    drop(slices);
+                    match read {
+                        Ok(0) => return Ending::PeerClosed,
+                        Ok(n) => {
+                            last_read = Instant::now();
+                            if !has_output {
+                                last_write_progress = last_read;
+                            }
+                            if let Err(e) = self.on_input(&buf[..n]) {
+                                return Ending::Protocol(e);
+                            }
+                        }
+                        Err(e) => return Ending::Io(e),
+                    }
+                }
+                delivery = next_delivery(&mut self.playing), if want_frames => {
+                    drop(slices);
+                    if let Err(e) = self.on_delivery(delivery) {
+                        return Ending::Protocol(e);
+                    }
+                    // Coalesce whatever else is ready into the same write.
+                    while self.out_bytes < OUTPUT_HIGH_WATER {
+                        let Some(more) = self.playing.as_mut().and_then(|p| p.subscription.try_next()) else {
+                            break;
+                        };
+                        if let Err(e) = self.on_delivery(more) {
+                            return Ending::Protocol(e);
+                        }
+                        self.collect_output();
+                    }
+                }
+                replaced = publisher_replaced(&self.publishing), if self.publishing.is_some() => {
+                    drop(slices);
+                    let () = replaced;
+                    self.on_replaced();
+                }
+                _ = sleep_until(deadline) => {
+                    return Ending::Limit(if !self.handshake_done {
+                        format!("no handshake within {} ms", self.ctx.config.handshake_timeout.as_millis())
+                    } else if has_output {
+                        format!("peer read nothing for {} ms", idle.as_millis())
+                    } else {
+                        format!("idle for {} ms", idle.as_millis())
+                    });
+                }
+            }
+        }
+    }
+
+    /// Moves what the session wants sent into the write queue.
+    fn collect_output(&mut self) {
+        while let Some(b) = self.session.poll_transmit() {
+            self.out_bytes += b.len();
+            self.out.push_back(b);
+        }
+        self.print_trace();
+    }
+
+    /// Drops `n` written bytes from the front of the queue.
+    fn advance(&mut self, mut n: usize) {
+        self.out_bytes -= n;
+        while n > 0 {
+            let Some(front) = self.out.front_mut() else {
+                break;
+            };
+            if n >= front.len() {
+                n -= front.len();
+                self.out.pop_front();
+            } else {
+                let _ = front.split_to(n);
+                n = 0;
+            }
+        }
+    }
+
+    fn on_input(&mut self, data: &[u8]) -> Result<(), SessionError> {
+        self.session.feed(data)?;
+        self.handle_events()
+    }
+
+    fn handle_events(&mut self) -> Result<(), SessionError> {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                ServerEvent::HandshakeComplete(summary) => {
+                    self.handshake_done = true;
+                    tracing::debug!(conn = self.id, peer = %self.peer, scheme = ?summary.scheme, "handshake complete");
+                }
+                ServerEvent::ConnectRequested(request) => {
+                    if request.app.is_empty() {
+                        self.session.reject_connect(
+                            "An application name is required (rtmp://host/APP/stream).",
+                        )?;
+                        self.closing = Some(Ending::Refused(
+                            "connect without an application name".to_owned(),
+                        ));
+                    } else {
+                        tracing::info!(conn = self.id, peer = %self.peer, app = %request.app, tc_url = ?request.tc_url, "connect");
+                        self.session.accept_connect()?;
+                    }
+                }
+                ServerEvent::PublishRequested(request) => self.on_publish(request)?,
+                ServerEvent::PlayRequested(request) => self.on_play(request)?,
+                ServerEvent::Media {
+                    stream_id,
+                    kind,
+                    timestamp,
+                    payload,
+                } => {
+                    let frame = match kind {
+                        MediaKind::Audio => Frame::audio(timestamp, payload),
+                        MediaKind::Video => Frame::video(timestamp, payload),
+                    };
+                    self.push(stream_id, frame);
+                }
+                ServerEvent::Data {
+                    stream_id,
+                    timestamp,
+                    data,
+                } => {
+                    let mut body = Vec::new();
+                    data.encode(&mut body);
+                    self.push(stream_id, Frame::data(timestamp, Bytes::from(body)));
+                }
+                ServerEvent::PublishStopped { stream_id } => {
+                    if let Some(p) = self.publishing.take_if(|p| p.stream_id == stream_id) {
+                        tracing::info!(conn = self.id, stream = %p.publisher.key(), "unpublished");
+                    }
+                }
+                ServerEvent::PlayStopped { stream_id } => {
+                    if self
+                        .playing
+                        .as_ref()
+                        .is_some_and(|p| p.stream_id == stream_id)
+                    {
+                        self.playing = None;
+                    }
+                }
+                ServerEvent::Paused { paused, .. } => {
+                    if let Some(p) = &mut self.playing {
+                        p.paused = paused;
+                        p.need_keyframe = true;
+                    }
+                }
+                ServerEvent::ReceiveMedia { kind, enabled, .. } => {
+                    if let Some(p) = &mut self.playing {
+                        match kind {
+                            MediaKind::Audio => p.audio = enabled,
+                            MediaKind::Video => {
+                                p.need_keyframe |= enabled && !p.video;
+                                p.video = enabled;
+                            }
+                        }
+                    }
+                }
+                ServerEvent::BufferLength { .. } => {}
+                ServerEvent::CloseRequested => {
+                    self.closing = Some(Ending::PeerClosed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn key(&self, name: &str) -> StreamKey {
+        StreamKey::new(self.session.app(), name)
+    }
+
+    fn on_publish(&mut self, request: PublishRequest) -> Result<(), SessionError> {
+        if self.publishing.is_some() {
+            return self.session.reject_publish(
+                request.stream_id,
+                status::PUBLISH_BAD_NAME,
+                "This connection already publishes a stream.",
+            );
+        }
+        let key = self.key(&request.name);
+        let options = PublishOptions {
+            label: format!("conn {} ({})", self.id, self.peer),
+            takeover: None,
+        };
+        match self.ctx.hub.publish(key.clone(), options) {
+            Ok(publisher) => {
+                self.session.accept_publish(request.stream_id)?;
+                tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "publishing");
+                self.publishing = Some(Publishing {
+                    stream_id: request.stream_id,
+                    publisher,
+                });
+                Ok(())
+            }
+            Err(PublishError::AlreadyPublishing { by, .. }) => {
+                tracing::info!(conn = self.id, peer = %self.peer, stream = %key, %by, "publish refused: stream already published");
+                let desc = format!("Stream {key} is already being published.");
+                self.session
+                    .reject_publish(request.stream_id, status::PUBLISH_BAD_NAME, &desc)
+            }
+        }
+    }
+
+    fn on_play(&mut self, request: PlayRequest) -> Result<(), SessionError> {
+        let key = self.key(&request.name);
+        if request.start >= 0.0 {
+            tracing::debug!(conn = self.id, stream = %key, start = request.start, "recorded playback asked; serving live");
+        }
+        // A new play on the connection replaces the old one.
+        let subscription = self.ctx.hub.subscribe(key.clone());
+        tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "play");
+        self.playing = Some(Playing {
+            stream_id: request.stream_id,
+            key,
+            subscription,
+            started: false,
+            paused: false,
+            audio: true,
+            video: true,
+            need_keyframe: false,
+        });
+        Ok(())
+    }
+
+    fn push(&mut self, stream_id: u32, frame: Frame) {
+        let Some(p) = &mut self.publishing else {
+            return;
+        };
+        if p.stream_id != stream_id {
+            return;
+        }
+        if p.publisher.push(frame).is_err() {
+            self.on_replaced();
+        }
+    }
+
+    fn on_replaced(&mut self) {
+        if let Some(p) = self.publishing.take() {
+            tracing::info!(conn = self.id, peer = %self.peer, stream = %p.publisher.key(), "publisher replaced by a new one");
+            let desc = format!("{} is now published by another client.", p.publisher.key());
+            let _ = self.session.send_status(
+                p.stream_id,
+                rtmpkit_proto::rtmp::message::StatusInfo::new(
+                    status::level::STATUS,
+                    status::UNPUBLISH_SUCCESS,
+                    &desc,
+                ),
+            );
+            self.closing = Some(Ending::Refused("replaced by another publisher".to_owned()));
+        }
+    }
+
+    fn on_delivery(&mut self, delivery: Delivery) -> Result<(), SessionError> {
+        let Some(p) = &mut self.playing else {
+            return Ok(());
+        };
+        let stream_id = p.stream_id;
+        match delivery {
+            Delivery::PublisherJoined => {
+                if p.started {
+                    self.session.send_publish_notify(stream_id)?;
+                } else {
+                    p.started = true;
+                    self.session.accept_play(stream_id)?;
+                }
+            }
+            Delivery::Frame(frame) => {
+                let kind = frame.kind();
+                let wanted = match kind {
+                    FrameKind::Audio => p.audio,
+                    FrameKind::Video => p.video,
+                    FrameKind::Data => true,
+                };
+                if !wanted {
+                    return Ok(());
+                }
+                if kind == FrameKind::Video && p.need_keyframe {
+                    if frame.is_keyframe() {
+                        p.need_keyframe = false;
+                    } else if !frame.is_sequence_header() {
+                        return Ok(());
+                    }
+                }
+                let chunks = frame.rtmp_chunks(self.session.chunk_size(), stream_id)?;
+                self.session.send_prepared(kind.csid(), chunks);
+            }
+            Delivery::PublisherLeft => {
+                if p.started {
+                    self.session.send_unpublish_notify(stream_id)?;
+                }
+            }
+            Delivery::Skipped(report) => {
+                tracing::info!(
+                    conn = self.id,
+                    peer = %self.peer,
+                    stream = %p.key,
+                    skipped = report.skipped,
+                    lag_ms = report.lag_ms,
+                    at_keyframe = report.at_keyframe,
+                    total = report.total,
+                    "slow player skipped ahead"
+                );
+            }
+            Delivery::NotFound => {
+                let key = p.key.clone();
+                let desc = format!("No stream {key} is being published.");
+                if p.started {
+                    self.session.send_play_stop(stream_id)?;
+                } else {
+                    self.session
+                        .reject_play(stream_id, status::PLAY_STREAM_NOT_FOUND, &desc)?;
+                }
+                self.playing = None;
+                tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "play: stream not found");
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the peer the server is going away.
+    fn say_goodbye(&mut self) {
+        if self.session.supports_reconnect() {
+            let _ = self
+                .session
+                .request_reconnect(None, "The server is restarting; please reconnect.");
+        }
+        if let Some(p) = &self.playing {
+            let stream_id = p.stream_id;
+            let _ = self.session.send_play_stop(stream_id);
+        }
+        if let Some(p) = &self.publishing {
+            let _ = self.session.send_status(
+                p.stream_id,
+                rtmpkit_proto::rtmp::message::StatusInfo::new(
+                    status::level::STATUS,
+                    status::UNPUBLISH_SUCCESS,
+                    "The server is shutting down.",
+                ),
+            );
+        }
+    }
+
+    /// Leaves the hub (dropping the publisher unpublishes).
+    fn leave(&mut self) {
+        self.publishing = None;
+        self.playing = None;
+    }
+
+    fn print_trace(&mut self) {
+        while let Some(t) = self.session.poll_trace() {
+            tracing::info!(target: "rtmpkit::trace", conn = self.id, "{}", trace_line(&t));
+        }
+    }
+}
+
+/// One traced message in the dissector's summary notation.
+pub fn trace_line(t: &TraceRecord) -> String {
+    let arrow = match t.direction {
+        Direction::Received => "<-",
+        Direction::Sent => "->",
+    };
+    let what = match &t.message {
+        Message::Audio(p) | Message::Video(p) => {
+            format!("{} ({} bytes)", t.message.name(), p.len())
+        }
+        m => m.name(),
+    };
+    format!(
+        "{arrow} csid {} ts {} stream {}: {what}",
+        t.csid, t.timestamp, t.stream_id
+    )
+}
+
+async fn next_delivery(playing: &mut Option<Playing>) -> Delivery {
+    match playing {
+        Some(p) => p.subscription.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn publisher_replaced(publishing: &Option<Publishing>) {
+    match publishing {
+        Some(p) => p.publisher.replaced().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn flush_all<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    out: &mut VecDeque<Bytes>,
+) -> std::io::Result<()> {
+    while let Some(b) = out.pop_front() {
+        writer.write_all(&b).await?;
+    }
+    writer.flush().await
+}
