@@ -1,0 +1,3 @@
+//! `rtmpkit serve` end to end, against real ffmpeg and rtmpdump.
+
+mod support;
