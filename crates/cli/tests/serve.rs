@@ -1,3 +1,357 @@
-//! `rtmpkit serve` end to end, against real ffmpeg and rtmpdump.
+//! `rtmpkit serve` end to end: the built binary on a loopback port, real ffmpeg and rtmpdump
+//! publishing and playing, and a session-based client where the protocol must be observed.
 
 mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use rtmpkit_proto::flv::VideoTagHeader;
+use rtmpkit_proto::rtmp::message::status;
+use rtmpkit_proto::rtmp::session::{ClientEvent, MediaKind};
+use support::{
+    Media, MediaKindOrData, ServerProcess, TempDir, TestClient, check_contiguous, ffmpeg_play,
+    ffmpeg_publish, framemd5, make_source, read_flv, rtmpdump_play,
+};
+
+const PLAY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The first video tag after the sequence header is a keyframe.
+fn starts_with_keyframe(path: &std::path::Path) -> bool {
+    read_flv(path)
+        .iter()
+        .filter(|(k, _, _)| *k == MediaKindOrData::Media(MediaKind::Video))
+        .filter_map(|(_, _, p)| VideoTagHeader::decode(p).ok().map(|(h, _)| h))
+        .find(|h| !h.is_sequence_header())
+        .is_some_and(|h| h.is_keyframe())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn ffmpeg_and_rtmpdump_play_what_ffmpeg_publishes_losslessly() {
+    require_tools!("ffmpeg", "rtmpdump");
+    let dir = TempDir::new("lossless");
+    let src = make_source(dir.path(), Media::AudioVideo, 8);
+    let server = ServerProcess::start(&[]);
+    let url = server.url("livestream");
+    let mut publisher = ffmpeg_publish(&src, &url);
+    // Join late: the players start from the GOP cache, in the middle of the stream.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (ffmpeg_out, dump_out) = (dir.join("ffmpeg.flv"), dir.join("rtmpdump.flv"));
+    let (url2, dump2) = (url.clone(), dump_out.clone());
+    let dump = std::thread::spawn(move || rtmpdump_play(&url2, &dump2, 3, PLAY_TIMEOUT));
+    assert!(
+        ffmpeg_play(&url, &ffmpeg_out, 3, PLAY_TIMEOUT),
+        "ffmpeg could not play"
+    );
+    // rtmpdump exits with 2 ("incomplete") when it stops a live stream at -B; its file is what
+    // counts.
+    dump.join().expect("rtmpdump thread");
+    let _ = publisher.wait();
+
+    let source = framemd5(&src);
+    for out in [&ffmpeg_out, &dump_out] {
+        let got = framemd5(out);
+        check_contiguous(&source, &got, 30).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        assert!(
+            starts_with_keyframe(out),
+            "{}: the first video frame is not a keyframe",
+            out.display()
+        );
+    }
+}
+
+#[test]
+fn audio_only_and_video_only_streams_play() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("single-track");
+    let server = ServerProcess::start(&[]);
+    for (media, stream) in [(Media::AudioOnly, "audio"), (Media::VideoOnly, "video")] {
+        let src = make_source(dir.path(), media, 5);
+        let url = server.url(stream);
+        let mut publisher = ffmpeg_publish(&src, &url);
+        std::thread::sleep(Duration::from_millis(800));
+        let out = dir.join(&format!("{stream}.flv"));
+        assert!(
+            ffmpeg_play(&url, &out, 2, PLAY_TIMEOUT),
+            "{stream}: ffmpeg could not play"
+        );
+        let _ = publisher.wait();
+        let got = framemd5(&out);
+        assert_eq!(got.len(), 1, "{stream}: one stream expected, got {got:?}");
+        check_contiguous(&framemd5(&src), &got, 20).unwrap_or_else(|e| panic!("{stream}: {e}"));
+    }
+}
+
+#[test]
+fn a_player_that_arrives_first_starts_when_the_publisher_does() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("early-player");
+    let src = make_source(dir.path(), Media::AudioVideo, 4);
+    let server = ServerProcess::start(&[]);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut player = TestClient::connect(server.addr, true)
+            .await
+            .expect("connect");
+        let id = player.play("early").await.expect("play");
+        // Nothing is published yet: no Play.Start.
+        assert!(
+            player
+                .until(Duration::from_millis(500), |e| matches!(
+                    e,
+                    ClientEvent::Status(_)
+                ))
+                .await
+                .is_none()
+        );
+        let mut publisher = ffmpeg_publish(&src, &server.url("early"));
+        let started = player
+            .until(
+                Duration::from_secs(10),
+                |e| matches!(e, ClientEvent::Status(s) if s.code == status::PLAY_START),
+            )
+            .await;
+        assert!(started.is_some(), "no Play.Start: {:?}", player.events);
+        player
+            .until(Duration::from_secs(10), |e| {
+                matches!(e, ClientEvent::Media { kind: MediaKind::Video, payload, .. }
+                    if VideoTagHeader::decode(payload).is_ok_and(|(h, _)| !h.is_sequence_header()))
+            })
+            .await
+            .expect("video arrives");
+        assert!(
+            player
+                .events
+                .contains(&ClientEvent::StreamBegin { stream_id: id })
+        );
+        let first_frame = player
+            .events
+            .iter()
+            .find_map(|e| match e {
+                ClientEvent::Media {
+                    kind: MediaKind::Video,
+                    payload,
+                    ..
+                } => VideoTagHeader::decode(payload)
+                    .ok()
+                    .map(|(h, _)| h)
+                    .filter(|h| !h.is_sequence_header()),
+                _ => None,
+            })
+            .expect("a video frame");
+        assert!(first_frame.is_keyframe());
+        let _ = publisher.kill();
+    });
+}
+
+#[test]
+fn players_follow_a_publisher_that_leaves_and_returns() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("return");
+    let src = make_source(dir.path(), Media::AudioVideo, 2);
+    let tags = read_flv(&src);
+    let server = ServerProcess::start(&[]);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut player = TestClient::connect(server.addr, true)
+            .await
+            .expect("player");
+        let id = player.play("comeback").await.expect("play");
+        for round in 0..2 {
+            let mut publisher = TestClient::connect(server.addr, false)
+                .await
+                .expect("publisher");
+            let (pid, code) = publisher.publish("comeback").await.expect("publish");
+            assert_eq!(code, status::PUBLISH_START, "round {round}");
+            // Each session's timestamps start again at 0, as a restarted encoder's do.
+            publisher
+                .send_tags(pid, &tags, 0, false)
+                .await
+                .expect("send");
+            let expected_video = tags
+                .iter()
+                .filter(|t| t.0 == MediaKindOrData::Media(MediaKind::Video))
+                .count()
+                * (round + 1);
+            // Frames reach players in order, so once UnpublishNotify is in, all of them are.
+            drop(publisher);
+            player
+                .until(Duration::from_secs(5), |e| {
+                    matches!(e, ClientEvent::Status(s) if s.code == status::PLAY_UNPUBLISH_NOTIFY)
+                })
+                .await
+                .unwrap_or_else(|| panic!("round {round}: no UnpublishNotify"));
+            let video = player
+                .media()
+                .iter()
+                .filter(|m| m.0 == MediaKind::Video)
+                .count();
+            assert_eq!(video, expected_video, "round {round}: every video frame");
+        }
+        assert!(
+            player
+                .events
+                .contains(&ClientEvent::StreamEof { stream_id: id })
+        );
+        assert!(
+            player
+                .status_codes()
+                .contains(&status::PLAY_PUBLISH_NOTIFY.to_owned()),
+            "the second publisher is announced: {:?}",
+            player.status_codes()
+        );
+        // Timestamps never go backwards per track, across the two publishers.
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            let stamps: Vec<u32> = player
+                .media()
+                .iter()
+                .filter(|m| m.0 == kind)
+                .map(|m| m.1)
+                .collect();
+            assert!(
+                stamps.windows(2).all(|w| w[0] <= w[1]),
+                "{kind:?} timestamps go backwards: {stamps:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_second_publisher_is_refused_unless_takeover_is_on() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("takeover");
+    let src = make_source(dir.path(), Media::AudioVideo, 1);
+    let tags = read_flv(&src);
+    let rt = runtime();
+
+    let server = ServerProcess::start(&[]);
+    rt.block_on(async {
+        let mut first = TestClient::connect(server.addr, false)
+            .await
+            .expect("first");
+        assert_eq!(
+            first.publish("busy").await.map(|p| p.1).as_deref(),
+            Some(status::PUBLISH_START)
+        );
+        let mut second = TestClient::connect(server.addr, false)
+            .await
+            .expect("second");
+        assert_eq!(
+            second.publish("busy").await.map(|p| p.1).as_deref(),
+            Some(status::PUBLISH_BAD_NAME)
+        );
+    });
+    drop(server);
+
+    let config = dir.join("takeover.toml");
+    std::fs::write(&config, "publisher_takeover = true\n").expect("write config");
+    let server = ServerProcess::start(&["--config", config.to_str().expect("utf-8 path")]);
+    rt.block_on(async {
+        let mut player = TestClient::connect(server.addr, true)
+            .await
+            .expect("player");
+        player.play("busy").await.expect("play");
+        let mut first = TestClient::connect(server.addr, false)
+            .await
+            .expect("first");
+        let (id1, _) = first.publish("busy").await.expect("publish");
+        first.send_tags(id1, &tags, 0, false).await.expect("send");
+        let mut second = TestClient::connect(server.addr, false)
+            .await
+            .expect("second");
+        let (id2, code) = second.publish("busy").await.expect("publish");
+        assert_eq!(code, status::PUBLISH_START);
+        second.send_tags(id2, &tags, 0, false).await.expect("send");
+        // The player keeps its connection and gets the new publisher's frames too.
+        let per_session = tags
+            .iter()
+            .filter(|t| t.0 == MediaKindOrData::Media(MediaKind::Video))
+            .count();
+        let mut video = 0;
+        for _ in 0..50 {
+            player.until(Duration::from_millis(100), |_| false).await;
+            video = player
+                .media()
+                .iter()
+                .filter(|m| m.0 == MediaKind::Video)
+                .count();
+            if video >= 2 * per_session {
+                break;
+            }
+        }
+        assert_eq!(video, 2 * per_session);
+        // The replaced publisher was told and let go.
+        assert!(
+            first
+                .until(Duration::from_secs(5), |e| {
+                    matches!(e, ClientEvent::Status(s) if s.code == status::UNPUBLISH_SUCCESS)
+                })
+                .await
+                .is_some()
+        );
+    });
+}
+
+#[test]
+fn trace_prints_each_protocol_message() {
+    let server = ServerProcess::start(&["--trace"]);
+    runtime().block_on(async {
+        let mut c = TestClient::connect(server.addr, false)
+            .await
+            .expect("connect");
+        c.publish("traced").await.expect("publish");
+    });
+    for needle in [
+        "<- csid 3 ts 0 stream 0: connect('live')",
+        "-> csid 2 ts 0 stream 0: Window Acknowledgement Size 2500000",
+        "-> csid 2 ts 0 stream 0: Set Chunk Size 4096",
+        "_result('NetConnection.Connect.Success')",
+        "onStatus('NetStream.Publish.Start')",
+    ] {
+        assert!(
+            server.wait_for_log(needle, Duration::from_secs(5)),
+            "trace lacks {needle:?}: {:#?}",
+            server.log()
+        );
+    }
+}
+
+#[test]
+fn start_up_errors_are_clear() {
+    let dir = TempDir::new("config");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "chunk_size = 4096\nlisten_adress = \"0.0.0.0:1935\"\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_rtmpkit"))
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:2:") && err.contains("listen_adress"),
+        "{err}"
+    );
+
+    let server = ServerProcess::start(&[]);
+    let taken = server.addr.to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_rtmpkit"))
+        .args(["serve", "--listen", &taken])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already in use"), "{err}");
+}

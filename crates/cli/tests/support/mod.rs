@@ -113,7 +113,9 @@ impl ServerProcess {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(addr) => Ok(ServerProcess {
                 child,
-                addr: addr.parse().map_err(|e| format!("bad address {addr}: {e}"))?,
+                addr: addr
+                    .parse()
+                    .map_err(|e| format!("bad address {addr}: {e}"))?,
                 log,
             }),
             Err(_) => {
@@ -210,7 +212,9 @@ pub fn make_source(dir: &Path, media: Media, seconds: u32) -> PathBuf {
     }
     cmd.args(["-t", &t]);
     if media != Media::AudioOnly {
-        cmd.args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", "-bf", "0"]);
+        cmd.args([
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", "-bf", "0",
+        ]);
     }
     if media != Media::VideoOnly {
         cmd.args(["-c:a", "aac", "-b:a", "64k"]);
@@ -224,7 +228,14 @@ pub fn make_source(dir: &Path, media: Media, seconds: u32) -> PathBuf {
 /// Starts `ffmpeg -re -i SRC -c copy -f flv URL` in the background.
 pub fn ffmpeg_publish(src: &Path, url: &str) -> Child {
     Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-i"])
+        .args([
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-i",
+        ])
         .arg(src)
         .args(["-c", "copy", "-f", "flv", url])
         .stdin(Stdio::null())
@@ -238,7 +249,15 @@ pub fn ffmpeg_publish(src: &Path, url: &str) -> Child {
 pub fn ffmpeg_play(url: &str, out: &Path, seconds: u32, timeout: Duration) -> bool {
     run_bounded(
         Command::new("ffmpeg")
-            .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", url])
+            .args([
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                url,
+            ])
             .args(["-c", "copy", "-t", &seconds.to_string(), "-f", "flv"])
             .arg(out),
         timeout,
@@ -473,7 +492,9 @@ impl TestClient {
         let id = self.create_stream().await?;
         self.session.publish(id, name, &PublishType::Live).ok()?;
         match self
-            .until(Duration::from_secs(5), |e| matches!(e, ClientEvent::Status(_)))
+            .until(Duration::from_secs(5), |e| {
+                matches!(e, ClientEvent::Status(_))
+            })
             .await?
         {
             ClientEvent::Status(s) => Some((id, s.code)),
