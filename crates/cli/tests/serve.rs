@@ -149,6 +149,7 @@ fn a_player_that_arrives_first_starts_when_the_publisher_does() {
             .expect("a video frame");
         assert!(first_frame.is_keyframe());
         let _ = publisher.kill();
+        let _ = publisher.wait();
     });
 }
 

@@ -100,12 +100,12 @@ impl ServerProcess {
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
         std::thread::spawn(move || {
-            let mut tx = Some(tx);
+            let tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening for RTMP on ").nth(1) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.trim().to_owned());
-                    }
+                if let (Some(rest), Some(tx)) =
+                    (line.split("listening for RTMP on ").nth(1), tx.as_ref())
+                {
+                    let _ = tx.send(rest.trim().to_owned());
                 }
                 sink.lock().expect("log lock").push(line);
             }
