@@ -302,6 +302,55 @@ fn a_second_publisher_is_refused_unless_takeover_is_on() {
 }
 
 #[test]
+fn gstreamer_publishes_and_plays() {
+    require_tools!("ffmpeg", "gst-launch-1.0");
+    let dir = TempDir::new("gst");
+    let server = ServerProcess::start(&[]);
+    // GStreamer's librtmp-based sink publishes; ffmpeg plays.
+    let sink = format!("location={}", server.url("gst"));
+    let pipeline = format!(
+        "videotestsrc num-buffers=150 ! video/x-raw,width=320,height=240,framerate=25/1 ! \
+         x264enc tune=zerolatency key-int-max=25 ! h264parse ! flvmux name=m streamable=true ! \
+         rtmpsink {sink} audiotestsrc num-buffers=300 ! audioconvert ! voaacenc ! aacparse ! m."
+    );
+    let mut gst = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(pipeline.split_whitespace())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run gst-launch-1.0");
+    std::thread::sleep(Duration::from_millis(1000));
+    let out = dir.join("gst.flv");
+    let played = ffmpeg_play(&server.url("gst"), &out, 2, PLAY_TIMEOUT);
+    let _ = gst.kill();
+    let _ = gst.wait();
+    assert!(played, "ffmpeg could not play GStreamer's stream");
+    let got = framemd5(&out);
+    assert_eq!(got.len(), 2, "audio and video: {got:?}");
+    assert!(got.values().all(|p| p.len() >= 20), "{got:?}");
+    assert!(starts_with_keyframe(&out));
+
+    // ffmpeg publishes; GStreamer's own RTMP source plays.
+    let src = make_source(dir.path(), Media::AudioVideo, 5);
+    let mut publisher = ffmpeg_publish(&src, &server.url("for-gst"));
+    std::thread::sleep(Duration::from_millis(800));
+    let pipeline = format!(
+        "rtmp2src location={} ! flvdemux name=d d.video ! fakesink num-buffers=50",
+        server.url("for-gst")
+    );
+    let ok = support::run_bounded(
+        Command::new("gst-launch-1.0")
+            .arg("-q")
+            .args(pipeline.split_whitespace()),
+        PLAY_TIMEOUT,
+    );
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    assert!(ok, "GStreamer's rtmp2src could not play 50 video frames");
+}
+
+#[test]
 fn trace_prints_each_protocol_message() {
     let server = ServerProcess::start(&["--trace"]);
     runtime().block_on(async {

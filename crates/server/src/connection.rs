@@ -84,6 +84,17 @@ pub enum Ending {
     Refused(String),
 }
 
+impl Ending {
+    /// A reset or a broken pipe is how many clients hang up; only other errors are failures.
+    fn from_io(e: std::io::Error) -> Ending {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => Ending::PeerClosed,
+            _ => Ending::Io(e),
+        }
+    }
+}
+
 impl std::fmt::Display for Ending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -219,7 +230,7 @@ impl Connection {
                             self.advance(n);
                             last_write_progress = Instant::now();
                         }
-                        Err(e) => return Ending::Io(e),
+                        Err(e) => return Ending::from_io(e),
                     }
                 }
                 read = reader.read(&mut buf), if can_read => {
@@ -235,7 +246,7 @@ impl Connection {
                                 return Ending::Protocol(e);
                             }
                         }
-                        Err(e) => return Ending::Io(e),
+                        Err(e) => return Ending::from_io(e),
                     }
                 }
                 delivery = next_delivery(&mut self.playing), if want_frames => {
