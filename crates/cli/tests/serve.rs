@@ -350,6 +350,93 @@ fn gstreamer_publishes_and_plays() {
     assert!(ok, "GStreamer's rtmp2src could not play 50 video frames");
 }
 
+/// Enhanced RTMP video (HEVC, FourCC `hvc1`) and audio (Opus): ex-header bytes as the spec lays
+/// them out, passed through byte for byte; a late player gets the cached sequence starts first.
+#[test]
+fn enhanced_rtmp_passes_through_with_its_sequence_starts_cached() {
+    use bytes::Bytes;
+    let video = |frame_type: u8, packet_type: u8, body: &[u8]| -> Bytes {
+        let mut v = vec![0x80 | (frame_type << 4) | packet_type];
+        v.extend_from_slice(b"hvc1");
+        if packet_type == 1 {
+            v.extend_from_slice(&[0, 0, 0]); // composition time
+        }
+        v.extend_from_slice(body);
+        Bytes::from(v)
+    };
+    let audio = |packet_type: u8, body: &[u8]| -> Bytes {
+        let mut v = vec![(9 << 4) | packet_type];
+        v.extend_from_slice(b"Opus");
+        v.extend_from_slice(body);
+        Bytes::from(v)
+    };
+    let frames: Vec<(MediaKind, u32, Bytes)> = vec![
+        (MediaKind::Video, 0, video(1, 0, &[1, 2, 3, 4])), // sequence start
+        (MediaKind::Audio, 0, audio(0, b"OpusHead-config")), // sequence start
+        (MediaKind::Video, 0, video(1, 1, &[0xAA; 3000])), // keyframe
+        (MediaKind::Audio, 20, audio(1, &[0x11; 80])),
+        (MediaKind::Video, 40, video(2, 1, &[0xBB; 700])),
+        (MediaKind::Audio, 40, audio(1, &[0x22; 80])),
+        (MediaKind::Video, 80, video(2, 1, &[0xCC; 700])),
+    ];
+    let server = ServerProcess::start(&[]);
+    runtime().block_on(async {
+        let mut early = TestClient::connect(server.addr, true)
+            .await
+            .expect("early player");
+        early.play("hevc").await.expect("play");
+        let mut publisher = TestClient::connect(server.addr, false)
+            .await
+            .expect("publisher");
+        let (id, _) = publisher.publish("hevc").await.expect("publish");
+        for (kind, ts, payload) in &frames {
+            publisher
+                .session
+                .send_media(id, *kind, *ts, payload)
+                .expect("send");
+        }
+        publisher.flush().await.expect("flush");
+        let received = |c: &TestClient| -> Vec<(MediaKind, Bytes)> {
+            c.events
+                .iter()
+                .filter_map(|e| match e {
+                    ClientEvent::Media { kind, payload, .. } => Some((*kind, payload.clone())),
+                    _ => None,
+                })
+                .collect()
+        };
+        for _ in 0..50 {
+            if received(&early).len() >= frames.len() {
+                break;
+            }
+            early.until(Duration::from_millis(100), |_| false).await;
+        }
+        let sent: Vec<(MediaKind, Bytes)> =
+            frames.iter().map(|(k, _, p)| (*k, p.clone())).collect();
+        assert_eq!(received(&early), sent, "byte for byte, in order");
+
+        // A late player: sequence starts, then the GOP from the HEVC keyframe.
+        let mut late = TestClient::connect(server.addr, true)
+            .await
+            .expect("late player");
+        late.play("hevc").await.expect("play");
+        for _ in 0..50 {
+            if received(&late).len() >= frames.len() {
+                break;
+            }
+            late.until(Duration::from_millis(100), |_| false).await;
+        }
+        let got = received(&late);
+        assert_eq!(got.len(), frames.len(), "{got:?}");
+        let heads: Vec<&(MediaKind, Bytes)> = got.iter().take(2).collect();
+        assert!(
+            heads.contains(&&sent[0]) && heads.contains(&&sent[1]),
+            "sequence starts first"
+        );
+        assert_eq!(&got[2..], &sent[2..]);
+    });
+}
+
 #[test]
 fn trace_prints_each_protocol_message() {
     let server = ServerProcess::start(&["--trace"]);
