@@ -437,6 +437,61 @@ fn enhanced_rtmp_passes_through_with_its_sequence_starts_cached() {
     });
 }
 
+/// Timestamps past 2^24 ms travel as extended timestamps; past 2^32 ms they wrap. Players see
+/// exactly what the publisher sent, in both cases.
+#[test]
+fn extended_and_wrapping_timestamps_reach_players_unchanged() {
+    use bytes::Bytes;
+    let server = ServerProcess::start(&[]);
+    runtime().block_on(async {
+        for (stream, stamps) in [
+            (
+                "extended",
+                [0x00FF_FF00u32, 0x00FF_FFFF, 0x0100_0000, 0x0100_0100],
+            ),
+            (
+                "wrapping",
+                [0xFFFF_FFE0, 0xFFFF_FFF0, 0x0000_0010, 0x0000_0030],
+            ),
+        ] {
+            let mut player = TestClient::connect(server.addr, true)
+                .await
+                .expect("player");
+            player.play(stream).await.expect("play");
+            let mut publisher = TestClient::connect(server.addr, false)
+                .await
+                .expect("publisher");
+            let (id, _) = publisher.publish(stream).await.expect("publish");
+            for (i, ts) in stamps.iter().enumerate() {
+                // A keyframe first (AVC, NALU), then inter frames; big enough for several chunks.
+                let head: &[u8] = if i == 0 {
+                    &[0x17, 1, 0, 0, 0]
+                } else {
+                    &[0x27, 1, 0, 0, 0]
+                };
+                let payload = Bytes::from([head, &[i as u8; 9000][..]].concat());
+                publisher
+                    .session
+                    .send_media(id, MediaKind::Video, *ts, &payload)
+                    .expect("send");
+            }
+            publisher.flush().await.expect("flush");
+            for _ in 0..50 {
+                if player.media().len() >= stamps.len() {
+                    break;
+                }
+                player.until(Duration::from_millis(100), |_| false).await;
+            }
+            let got: Vec<u32> = player.media().iter().map(|m| m.1).collect();
+            assert_eq!(got, stamps, "{stream}");
+            assert!(
+                player.media().iter().all(|m| m.2 == 9005),
+                "{stream}: whole frames"
+            );
+        }
+    });
+}
+
 #[test]
 fn trace_prints_each_protocol_message() {
     let server = ServerProcess::start(&["--trace"]);
