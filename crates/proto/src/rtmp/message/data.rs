@@ -47,6 +47,14 @@ impl DataMessage {
         Ok(DataMessage { values })
     }
 
+    /// A data message calling `name` with `arguments` (e.g. `|RtmpSampleAccess(true, true)`).
+    pub fn new(name: &str, arguments: Vec<Amf0Value>) -> DataMessage {
+        let mut values = Vec::with_capacity(1 + arguments.len());
+        values.push(Amf0Value::string(name));
+        values.extend(arguments);
+        DataMessage { values }
+    }
+
     /// `@setDataFrame('onMetaData', metadata)`, as a publisher sends it.
     pub fn set_data_frame_metadata(metadata: Amf0Value) -> DataMessage {
         DataMessage {

@@ -13,7 +13,7 @@ use crate::rtmp::handshake::{HandshakeSummary, ServerHandshake};
 use crate::rtmp::message::status::{self, level};
 use crate::rtmp::message::{
     Aggregate, Command, CommandKind, DataMessage, LimitType, Message, PublishType, StatusInfo,
-    UserControlEvent, type_id,
+    UserControlEvent,
 };
 
 /// What a server session announces and enforces.
@@ -789,26 +789,18 @@ impl ServerSession {
             StatusInfo::new(level::STATUS, status::PLAY_START, &desc)
                 .with("details", Amf0Value::string(name)),
         )?;
-        let access = DataMessage::from_values(vec![
-            Amf0Value::string("|RtmpSampleAccess"),
-            Amf0Value::Boolean(true),
-            Amf0Value::Boolean(true),
-        ])
-        .map_err(|source| SessionError::BadMessage {
-            type_id: type_id::DATA_AMF0,
-            csid: csid::STREAM,
-            source,
-        })?;
+        let access = DataMessage::new(
+            "|RtmpSampleAccess",
+            vec![Amf0Value::Boolean(true), Amf0Value::Boolean(true)],
+        );
         self.send_data(stream_id, 0, &access)?;
-        let start = DataMessage::from_values(vec![
-            Amf0Value::string("onStatus"),
-            Amf0Value::object([("code", Amf0Value::string(status::DATA_START))]),
-        ])
-        .map_err(|source| SessionError::BadMessage {
-            type_id: type_id::DATA_AMF0,
-            csid: csid::STREAM,
-            source,
-        })?;
+        let start = DataMessage::new(
+            "onStatus",
+            vec![Amf0Value::object([(
+                "code",
+                Amf0Value::string(status::DATA_START),
+            )])],
+        );
         self.send_data(stream_id, 0, &start)?;
         self.resume()
     }
