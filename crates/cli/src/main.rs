@@ -1,0 +1,80 @@
+//! `rtmpkit`: one binary for rtmpkit's jobs. Each subcommand parses its arguments and calls a
+//! library crate; nothing protocol-related lives here.
+
+mod connection_args;
+mod play;
+mod progress;
+mod publish;
+
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+/// Exit status when the server refused (connect rejected, publish refused, stream not found).
+const EXIT_REFUSED: u8 = 3;
+/// Exit status for any other failure (clap uses 2 for bad arguments).
+const EXIT_FAILED: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(name = "rtmpkit", version, about = "RTMP live streaming toolkit")]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Publish an FLV file (or standard input) to an RTMP(S) server.
+    Publish(publish::PublishArgs),
+    /// Play a stream from an RTMP(S) server into an FLV file (or standard output).
+    Play(play::PlayArgs),
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rtmpkit: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Publish(args) => publish::run(args).await,
+            Command::Play(args) => play::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rtmpkit: {e:#}");
+            let refused = e
+                .downcast_ref::<rtmpkit_client::ClientError>()
+                .is_some_and(rtmpkit_client::ClientError::is_refusal);
+            ExitCode::from(if refused { EXIT_REFUSED } else { EXIT_FAILED })
+        }
+    }
+}
