@@ -12,8 +12,10 @@ use clap::{ArgAction, Parser, Subcommand};
 
 /// Exit status when the server refused (connect rejected, publish refused, stream not found).
 const EXIT_REFUSED: u8 = 3;
-/// Exit status for any other failure (clap uses 2 for bad arguments).
+/// Exit status for any other failure.
 const EXIT_FAILED: u8 = 1;
+/// Exit status for arguments that cannot be used (as clap's own usage errors).
+const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(name = "rtmpkit", version, about = "RTMP live streaming toolkit")]
@@ -71,10 +73,26 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rtmpkit: {e:#}");
-            let refused = e
-                .downcast_ref::<rtmpkit_client::ClientError>()
-                .is_some_and(rtmpkit_client::ClientError::is_refusal);
-            ExitCode::from(if refused { EXIT_REFUSED } else { EXIT_FAILED })
+            ExitCode::from(exit_status(&e))
         }
     }
+}
+
+/// The exit status for an error: refusals by the server, unusable arguments, anything else.
+fn exit_status(e: &anyhow::Error) -> u8 {
+    use rtmpkit_client::{ClientError, ConnArgError, SocksError, UrlError};
+    if let Some(c) = e.downcast_ref::<ClientError>() {
+        return match c {
+            c if c.is_refusal() => EXIT_REFUSED,
+            ClientError::Url(_) | ClientError::ConnArg(_) => EXIT_USAGE,
+            _ => EXIT_FAILED,
+        };
+    }
+    let usage = e.downcast_ref::<UrlError>().is_some()
+        || e.downcast_ref::<ConnArgError>().is_some()
+        || matches!(
+            e.downcast_ref::<SocksError>(),
+            Some(SocksError::BadProxy(_))
+        );
+    if usage { EXIT_USAGE } else { EXIT_FAILED }
 }

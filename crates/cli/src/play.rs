@@ -17,7 +17,7 @@ pub struct PlayArgs {
     /// FLV file to write, or - for standard output (e.g. `| ffplay -`).
     #[arg(short, long, value_name = "FILE")]
     pub output: String,
-    /// Stop after this many seconds of media.
+    /// Stop after this many seconds of media (counted from the first keyframe written).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Buffer length announced to the server (User Control Set Buffer Length), in ms.
@@ -38,6 +38,16 @@ enum Stop {
     OutputClosed,
 }
 
+async fn open_output(path: &str) -> anyhow::Result<Box<dyn AsyncWrite + Unpin + Send>> {
+    if path == "-" {
+        return Ok(Box::new(tokio::io::stdout()));
+    }
+    let file = tokio::fs::File::create(path)
+        .await
+        .with_context(|| format!("cannot create {path}"))?;
+    Ok(Box::new(tokio::io::BufWriter::new(file)))
+}
+
 pub async fn run(args: PlayArgs) -> anyhow::Result<()> {
     let (url, options) = args.connection.resolve(&args.url)?;
     let limit_ms = match args.duration {
@@ -53,14 +63,8 @@ pub async fn run(args: PlayArgs) -> anyhow::Result<()> {
         start: args.start,
     };
     let mut player = Player::connect(&url, &options, &play).await?;
-    let mut output: Box<dyn AsyncWrite + Unpin + Send> = if args.output == "-" {
-        Box::new(tokio::io::stdout())
-    } else {
-        let file = tokio::fs::File::create(&args.output)
-            .await
-            .with_context(|| format!("cannot create {}", args.output))?;
-        Box::new(tokio::io::BufWriter::new(file))
-    };
+    // Created with the first bytes, so a refused play leaves no empty file behind.
+    let mut output: Option<Box<dyn AsyncWrite + Unpin + Send>> = None;
     let mut recorder = FlvRecorder::new();
     let mut line = ProgressLine::new();
     let mut buf = Vec::new();
@@ -74,10 +78,20 @@ pub async fn run(args: PlayArgs) -> anyhow::Result<()> {
         if let PlayEvent::End(reason) = event {
             break Stop::Ended(reason);
         }
+        if let (Some(limit), PlayEvent::Media { timestamp, .. }) = (limit_ms, &event)
+            && recorder.progress().started
+            && u128::from(recorder.elapsed_to(*timestamp)) > limit
+        {
+            break Stop::Duration;
+        }
         buf.clear();
         recorder.push(&event, &mut buf)?;
         if !buf.is_empty() {
-            match output.write_all(&buf).await {
+            let out = match &mut output {
+                Some(out) => out,
+                None => output.insert(open_output(&args.output).await?),
+            };
+            match out.write_all(&buf).await {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break Stop::OutputClosed,
                 Err(e) => return Err(e).with_context(|| format!("writing {}", args.output)),
@@ -85,12 +99,13 @@ pub async fn run(args: PlayArgs) -> anyhow::Result<()> {
         }
         let p = recorder.progress();
         line.update(u64::from(p.duration_ms), p.bytes, p.frames, "");
-        if limit_ms.is_some_and(|limit| p.started && u128::from(p.duration_ms) >= limit) {
-            break Stop::Duration;
-        }
     };
     line.finish();
-    match output.flush().await {
+    let flushed = match &mut output {
+        Some(out) => out.flush().await,
+        None => Ok(()),
+    };
+    match flushed {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(e).with_context(|| format!("writing {}", args.output)),

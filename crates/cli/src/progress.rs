@@ -32,11 +32,7 @@ impl ProgressLine {
         }
         self.last = Some(now);
         self.printed = true;
-        let kbps = if media_ms > 0 {
-            bytes * 8 / media_ms
-        } else {
-            0
-        };
+        let kbps = (bytes * 8).checked_div(media_ms).unwrap_or(0);
         let secs = media_ms / 1000;
         let line = format!(
             "\r{:02}:{:02}:{:02}.{:01}  {kbps:>6} kbit/s  {frames:>7} frames{extra}\x1b[K",

@@ -6,7 +6,7 @@
 //! `NS:token:abc`, `NZ:nothing:`, `NO:inner:1` … `O:0`. The values go after the connect
 //! command object, in order.
 
-use rtmpkit_proto::amf::Amf0Value;
+use rtmpkit_proto::amf::{Amf0Value, Properties};
 
 /// A `--conn` argument that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +72,7 @@ fn parse_one(arg: &str) -> Result<Item, ConnArgError> {
 pub fn parse_conn_args<S: AsRef<str>>(args: &[S]) -> Result<Vec<Amf0Value>, ConnArgError> {
     let mut top = Vec::new();
     // Open objects: their name (None at top level) and members so far.
-    let mut stack: Vec<(Option<String>, Vec<(String, Amf0Value)>)> = Vec::new();
+    let mut stack: Vec<(Option<String>, Properties<Amf0Value>)> = Vec::new();
     for arg in args {
         let arg = arg.as_ref();
         let item = parse_one(arg)?;
@@ -179,6 +179,6 @@ mod tests {
             e(&["O:1", "NO:a:1", "O:0"]),
             "--conn: 1 object(s) opened with O:1 were not closed with O:0"
         );
-        assert_eq!(e(&["nocolon"]).contains("expected TYPE:VALUE"), true);
+        assert!(e(&["nocolon"]).contains("expected TYPE:VALUE"));
     }
 }

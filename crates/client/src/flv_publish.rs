@@ -333,13 +333,13 @@ impl Job<'_> {
     }
 
     async fn on_media(&mut self, m: Media) -> Result<Flow, ClientError> {
-        if m.keyframe || !self.seen_video {
-            if let Flow::Stopped = self.follow_move().await? {
-                return Ok(Flow::Stopped);
-            }
+        // Where a stream can start: a video keyframe, or any frame of a stream without video.
+        let resume_point = m.keyframe || !self.seen_video;
+        if resume_point && let Flow::Stopped = self.follow_move().await? {
+            return Ok(Flow::Stopped);
         }
         if self.need_keyframe {
-            if !(m.keyframe || !self.seen_video) {
+            if !resume_point {
                 self.progress.dropped += 1;
                 return Ok(Flow::Go);
             }

@@ -63,6 +63,16 @@ impl FlvRecorder {
         }
     }
 
+    /// The timestamp the file starts at (the first keyframe's), once it has started.
+    pub fn first_timestamp(&self) -> Option<u32> {
+        self.first_ts
+    }
+
+    /// Milliseconds from the start of the file to `timestamp` (0 before it starts).
+    pub fn elapsed_to(&self, timestamp: u32) -> u32 {
+        self.first_ts.map_or(0, |first| elapsed(first, timestamp))
+    }
+
     fn audio_only(&self, timestamp: u32) -> bool {
         if self.seen_video {
             return false;

@@ -26,7 +26,7 @@ const AAC_HEADER: [u8; 4] = [0xaf, 0, 0x12, 0x10];
 
 /// Video frame `n` (a keyframe every 10 frames), 40 ms apart; the payload names the frame.
 fn video_frame(n: u32) -> Vec<u8> {
-    let first = if n % 10 == 0 { 0x17 } else { 0x27 };
+    let first = if n.is_multiple_of(10) { 0x17 } else { 0x27 };
     let mut v = vec![first, 1, 0, 0, 0];
     v.extend_from_slice(&n.to_be_bytes());
     v

@@ -172,47 +172,59 @@ pub fn assert_contiguous_run(
     received: &[Packet],
     min_fraction: f64,
 ) -> Vec<usize> {
+    check_contiguous_run(source, received, min_fraction).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`assert_contiguous_run`] without the panic: what is wrong, if anything.
+pub fn check_contiguous_run(
+    source: &[Packet],
+    received: &[Packet],
+    min_fraction: f64,
+) -> Result<Vec<usize>, String> {
     let mut streams: Vec<u32> = source.iter().map(|p| p.stream).collect();
     streams.sort_unstable();
     streams.dedup();
-    assert!(!streams.is_empty(), "the source has no packets");
+    if streams.is_empty() {
+        return Err("the source has no packets".into());
+    }
     let extra: Vec<u32> = received
         .iter()
         .map(|p| p.stream)
         .filter(|s| !streams.contains(s))
         .collect();
-    assert!(
-        extra.is_empty(),
-        "received streams not in the source: {extra:?}"
-    );
+    if !extra.is_empty() {
+        return Err(format!("received streams not in the source: {extra:?}"));
+    }
     let mut counts = Vec::new();
     for s in streams {
         let src = stream_of(source, s);
         let got = stream_of(received, s);
-        let at = find_run(&src, &got).unwrap_or_else(|| {
-            let first_bad = got
+        let Some(at) = find_run(&src, &got) else {
+            let why = got
                 .iter()
                 .position(|p| !src.contains(p))
                 .map(|i| format!("received packet {i} ({:?}) is not in the source", got[i]))
                 .unwrap_or_else(|| "packets are out of order or some are missing".into());
-            panic!(
+            return Err(format!(
                 "stream {s}: the {} received packets are not a contiguous run of the {} source \
-                 packets: {first_bad}",
+                 packets: {why}",
                 got.len(),
                 src.len()
-            )
-        });
+            ));
+        };
         let fraction = got.len() as f64 / src.len() as f64;
-        assert!(
-            fraction >= min_fraction,
-            "stream {s}: only {} of {} source packets arrived (from source packet {at}); wanted {:.0}%",
-            got.len(),
-            src.len(),
-            min_fraction * 100.0
-        );
+        if fraction < min_fraction {
+            return Err(format!(
+                "stream {s}: only {} of {} source packets arrived (from source packet {at}); \
+                 wanted {:.0}%",
+                got.len(),
+                src.len(),
+                min_fraction * 100.0
+            ));
+        }
         counts.push(got.len());
     }
-    counts
+    Ok(counts)
 }
 
 /// nginx with its RTMP module, in a temporary prefix, on a free loopback port:
@@ -368,10 +380,13 @@ impl Drop for Reaped {
     }
 }
 
-/// `ffmpeg -i URL -c copy -f flv OUT` (a player that records), started now.
+/// `ffmpeg -i URL -c copy -f flv OUT` (a player that records), started now. ffmpeg (5.1) does
+/// not stop when a live stream on nginx ends (UnpublishNotify, Stream EOF), so it is told to
+/// end its input after 1.5 s without data (`-rw_timeout`).
 pub fn ffmpeg_player(url: &str, out: &Path) -> Reaped {
     let child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-i", url])
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-rw_timeout", "1500000", "-i", url])
         .args(["-c", "copy", "-f", "flv"])
         .arg(out)
         .stdin(Stdio::null())
@@ -417,14 +432,15 @@ mod tests {
         ];
         // A later start, interleaving differs: fine.
         let got = [p(1, "y"), p(0, "b"), p(0, "c"), p(1, "z")];
-        assert_eq!(assert_contiguous_run(&src, &got, 0.5), vec![2, 2]);
-        let r =
-            std::panic::catch_unwind(|| assert_contiguous_run(&src, &[p(0, "a"), p(0, "c")], 0.0));
-        assert!(r.is_err(), "a gap must fail");
-        let r = std::panic::catch_unwind(|| assert_contiguous_run(&src, &[p(0, "q")], 0.0));
-        assert!(r.is_err(), "a foreign packet must fail");
-        let r = std::panic::catch_unwind(|| assert_contiguous_run(&src, &[p(0, "c")], 0.5));
-        assert!(r.is_err(), "too few packets must fail");
+        assert_eq!(check_contiguous_run(&src, &got, 0.5), Ok(vec![2, 2]));
+        let gap = check_contiguous_run(&src, &[p(0, "a"), p(0, "c")], 0.0).unwrap_err();
+        assert!(gap.contains("out of order or some are missing"), "{gap}");
+        let foreign = check_contiguous_run(&src, &[p(0, "q")], 0.0).unwrap_err();
+        assert!(foreign.contains("is not in the source"), "{foreign}");
+        let few = check_contiguous_run(&src, &[p(0, "c")], 0.5).unwrap_err();
+        assert!(few.contains("only 1 of 3"), "{few}");
+        let other = check_contiguous_run(&src, &[p(2, "a")], 0.0).unwrap_err();
+        assert!(other.contains("not in the source: [2]"), "{other}");
     }
 
     #[test]
