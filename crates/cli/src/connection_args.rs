@@ -53,7 +53,8 @@ pub struct ConnectionArgs {
     /// Seconds allowed for each connect step (TCP, SOCKS, TLS, handshake, connect, publish/play).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub connect_timeout: f64,
-    /// Seconds without data from the server before giving up (while data is expected).
+    /// Seconds without data from the server before giving up (while data is expected), and the
+    /// longest a write may block.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout: f64,
     /// RTMP handshake.

@@ -216,7 +216,11 @@ impl Connection {
             }),
             Some(Ok(_)) | None => Err(ClientError::Closed {
                 target: self.target.clone(),
-                context: format!(" {what}"),
+                context: if what.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {what}")
+                },
             }),
         }
     }

@@ -698,3 +698,18 @@ async fn reconnect_request_moves_to_the_new_server_without_losing_frames() {
     all.extend(video(new));
     assert_eq!(all, (0..40).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn ipv6_literal_urls_connect() {
+    let Some(server) = TestServer::start_ipv6(Behaviour::default()).await else {
+        return eprintln!("SKIPPED: no IPv6 loopback here");
+    };
+    let u = RtmpUrl::parse(&format!("rtmp://[::1]:{}/live/six", server.port())).unwrap();
+    assert_eq!(u.tc_url, format!("rtmp://[::1]:{}/live", server.port()));
+    let p = Publisher::connect(&u, &quick()).await.unwrap();
+    p.close().await.unwrap();
+    settled(&server, 1).await;
+    let c = &server.connections()[0];
+    assert_eq!(c.tc_url.as_deref(), Some(u.tc_url.as_str()));
+    assert_eq!(c.published.as_deref(), Some("six"));
+}

@@ -62,6 +62,16 @@ impl TestServer {
     /// Listens on 127.0.0.1 (any port), TLS if `tls` is given.
     pub async fn start(behaviour: Behaviour, tls: Option<TlsAcceptor>) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::serve(listener, behaviour, tls)
+    }
+
+    /// Listens on [::1] (any port); `None` where the machine has no IPv6 loopback.
+    pub async fn start_ipv6(behaviour: Behaviour) -> Option<TestServer> {
+        let listener = TcpListener::bind("[::1]:0").await.ok()?;
+        Some(Self::serve(listener, behaviour, None))
+    }
+
+    fn serve(listener: TcpListener, behaviour: Behaviour, tls: Option<TlsAcceptor>) -> TestServer {
         let addr = listener.local_addr().expect("local addr");
         let log: Arc<Mutex<Vec<ConnectionLog>>> = Arc::default();
         let task_log = log.clone();
