@@ -157,9 +157,11 @@ async fn publish_and_play_through_nginx() {
     let by_ffmpeg = dir.join("ffmpeg.flv");
     let to_file = dir.join("file.flv");
     let to_stdout = dir.join("stdout.flv");
-    let ffmpeg = ffmpeg_player(&url, &by_ffmpeg);
     let file_player = spawn(&["play", &url, "-o", to_file.to_str().unwrap()], None);
     let pipe_player = spawn(&["play", &url, "-o", "-"], Some(&to_stdout));
+    nginx_saw(&nginx, "play", "cli", 2).await;
+    // ffmpeg last: it gives up after 3 s without data.
+    let ffmpeg = ffmpeg_player(&url, &by_ffmpeg);
     nginx_saw(&nginx, "play", "cli", 3).await;
 
     let publisher = spawn(&["publish", src.to_str().unwrap(), &url], None);

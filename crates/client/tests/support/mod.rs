@@ -382,11 +382,11 @@ impl Drop for Reaped {
 
 /// `ffmpeg -i URL -c copy -f flv OUT` (a player that records), started now. ffmpeg (5.1) does
 /// not stop when a live stream on nginx ends (UnpublishNotify, Stream EOF), so it is told to
-/// end its input after 1.5 s without data (`-rw_timeout`).
+/// end its input after 3 s without data (`-rw_timeout`); start publishing soon after it plays.
 pub fn ffmpeg_player(url: &str, out: &Path) -> Reaped {
     let child = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(["-rw_timeout", "1500000", "-i", url])
+        .args(["-rw_timeout", "3000000", "-i", url])
         .args(["-c", "copy", "-f", "flv"])
         .arg(out)
         .stdin(Stdio::null())
