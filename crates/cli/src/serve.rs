@@ -10,7 +10,7 @@ use rtmpkit_server::Server;
 use rtmpkit_server::config::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// RTMP listening address [default: 0.0.0.0:1935, or `listen` in the config file].
     #[arg(long, value_name = "ADDR")]
