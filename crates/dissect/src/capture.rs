@@ -220,6 +220,7 @@ pub struct CaptureReader<'r> {
     offset: u64,
     frame: u64,
     buffer_size: usize,
+    big_endian: bool,
     done: bool,
     last_io_error: Arc<Mutex<Option<String>>>,
 }
@@ -275,10 +276,16 @@ impl<'r> CaptureReader<'r> {
             0xa1b2_3c4d | 0x4d3c_b2a1 => CaptureFormat::Pcap { nanosecond: true },
             _ => return Err(err(CaptureErrorKind::NotACapture { magic })),
         };
+        let big_endian = match format {
+            CaptureFormat::PcapNg => prefix.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d][..]),
+            CaptureFormat::Pcap { .. } => magic[0] == 0xa1,
+        };
         let header_len = match format {
             CaptureFormat::PcapNg => {
                 let bom = prefix.get(8..12).unwrap_or(&[0; 4]);
-                let len_bytes = prefix.get(4..8).map_or([0; 4], |b| [b[0], b[1], b[2], b[3]]);
+                let len_bytes = prefix
+                    .get(4..8)
+                    .map_or([0; 4], |b| [b[0], b[1], b[2], b[3]]);
                 let len = if bom == [0x1a, 0x2b, 0x3c, 0x4d] {
                     u32::from_be_bytes(len_bytes)
                 } else {
@@ -301,7 +308,7 @@ impl<'r> CaptureReader<'r> {
                 bytes_left: prefix.len(),
             }));
         }
-        let last_io_error = Arc::new(Mutex::new(None));
+        let last_io_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let keeper = ErrorKeeper {
             inner: input,
             last: last_io_error.clone(),
@@ -310,6 +317,13 @@ impl<'r> CaptureReader<'r> {
         let reader = pcap_parser::create_reader(BUFFER_SIZE, chained).map_err(|e| {
             err(match e {
                 PcapError::Eof => CaptureErrorKind::Empty,
+                PcapError::ReadError => CaptureErrorKind::Io(
+                    last_io_error
+                        .lock()
+                        .ok()
+                        .and_then(|l| l.clone())
+                        .unwrap_or_else(|| "read failed".into()),
+                ),
                 PcapError::HeaderNotRecognized => CaptureErrorKind::NotACapture { magic },
                 _ => CaptureErrorKind::BadBlock {
                     block_type: u32::from_le_bytes(magic),
@@ -326,6 +340,7 @@ impl<'r> CaptureReader<'r> {
             offset: 0,
             frame: 0,
             buffer_size: BUFFER_SIZE,
+            big_endian,
             done: false,
             last_io_error,
         })
@@ -422,7 +437,10 @@ impl<'r> CaptureReader<'r> {
                 Step::LegacyHeader(iface) => {
                     self.legacy = Some(iface);
                 }
-                Step::Section => self.interfaces.clear(),
+                Step::Section(big_endian) => {
+                    self.interfaces.clear();
+                    self.big_endian = big_endian;
+                }
                 Step::Interface(iface) => self.interfaces.push(iface),
                 Step::Packet(raw) => return self.packet(raw),
             }
@@ -438,7 +456,9 @@ impl<'r> CaptureReader<'r> {
         let Some(iface) = iface else {
             // The record is skipped but keeps its frame number, as Wireshark numbers it.
             let kind = match raw.interface {
-                Some(id) if !self.interfaces.is_empty() => CaptureErrorKind::UnknownInterface { id },
+                Some(id) if !self.interfaces.is_empty() => {
+                    CaptureErrorKind::UnknownInterface { id }
+                }
                 _ => CaptureErrorKind::NoInterface,
             };
             return Err(CaptureError {
@@ -454,11 +474,7 @@ impl<'r> CaptureReader<'r> {
                     CaptureFormat::Pcap { nanosecond: true } => u64::from(frac),
                     _ => u64::from(frac) * 1000,
                 };
-                Timestamp::from_units(
-                    u64::from(secs) * 1_000_000_000 + nanos,
-                    1_000_000_000,
-                    0,
-                )
+                Timestamp::from_units(u64::from(secs) * 1_000_000_000 + nanos, 1_000_000_000, 0)
             }
             RawTime::Ng(units) => {
                 Timestamp::from_units(units, iface.units_per_second, iface.offset_secs)
@@ -501,23 +517,23 @@ impl<'r> CaptureReader<'r> {
             .unwrap_or_else(|| "read failed".into())
     }
 
+    fn u32_at(&self, d: &[u8], at: usize) -> Option<u32> {
+        let b = d.get(at..at + 4)?;
+        let b = [b[0], b[1], b[2], b[3]];
+        Some(if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+
     /// Reads the length the unreadable record claims (for error messages).
     fn record_length_hint(&self) -> u64 {
-        let d = self.reader.data();
-        match self.format {
-            CaptureFormat::Pcap { .. } => {
-                let Some(b) = d.get(8..12) else { return 0 };
-                let le = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                let be = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-                u64::from(le.min(be))
-            }
-            CaptureFormat::PcapNg => {
-                let Some(b) = d.get(4..8) else { return 0 };
-                let le = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                let be = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-                u64::from(le.min(be))
-            }
-        }
+        let at = match self.format {
+            CaptureFormat::Pcap { .. } => 8,
+            CaptureFormat::PcapNg => 4,
+        };
+        u64::from(self.u32_at(self.reader.data(), at).unwrap_or(0))
     }
 
     /// A block pcap-parser rejects. In pcapng the block's own length lets us skip it; a pcap
@@ -527,20 +543,14 @@ impl<'r> CaptureReader<'r> {
         match self.format {
             CaptureFormat::Pcap { .. } => self.error(CaptureErrorKind::BadRecord, true),
             CaptureFormat::PcapNg => {
-                let (Some(t), Some(l)) = (d.get(0..4), d.get(4..8)) else {
+                let (Some(block_type), Some(length)) = (self.u32_at(d, 0), self.u32_at(d, 4))
+                else {
                     return self.error(CaptureErrorKind::BadRecord, true);
                 };
-                let block_type = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
-                let le = u32::from_le_bytes([l[0], l[1], l[2], l[3]]);
-                let be = u32::from_be_bytes([l[0], l[1], l[2], l[3]]);
-                // Byte order is the section's; the plausible reading is the smaller one.
-                let length = le.min(be);
                 let kind = CaptureErrorKind::BadBlock { block_type, length };
                 let skippable = length >= 12 && length % 4 == 0 && (length as usize) <= d.len();
                 // A bad packet block still had a frame number.
-                let is_packet = [2, 3, 6]
-                    .iter()
-                    .any(|t| *t == block_type || *t == block_type.swap_bytes());
+                let is_packet = matches!(block_type, 2 | 3 | 6);
                 if skippable {
                     self.pending_consume = length as usize;
                     let mut e = self.error(kind, false);
@@ -580,7 +590,7 @@ enum Step {
     Grow,
     Malformed,
     LegacyHeader(Interface),
-    Section,
+    Section(bool),
     Interface(Interface),
     Packet(RawPacket),
 }
@@ -590,7 +600,9 @@ fn units_per_second(tsresol: u8) -> u64 {
     if tsresol & 0x80 == 0 {
         10u64.checked_pow(exp).unwrap_or(1_000_000)
     } else {
-        1u64.checked_shl(exp).filter(|_| exp < 64).unwrap_or(1_000_000)
+        1u64.checked_shl(exp)
+            .filter(|_| exp < 64)
+            .unwrap_or(1_000_000)
     }
 }
 
@@ -615,7 +627,7 @@ impl Step {
                 start: start_of(b.data),
                 simple: false,
             }),
-            PcapBlockOwned::NG(Block::SectionHeader(_)) => Step::Section,
+            PcapBlockOwned::NG(Block::SectionHeader(shb)) => Step::Section(shb.big_endian()),
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => Step::Interface(Interface {
                 link_type: LinkType(idb.linktype.0 as u16),
                 units_per_second: units_per_second(idb.if_tsresol),

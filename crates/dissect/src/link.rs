@@ -85,7 +85,11 @@ pub fn decode_link(link_type: LinkType, data: &[u8]) -> Result<LinkFrame<'_>, Li
             } else {
                 // Host byte order of the capturing machine: a family fits in the low bytes.
                 let le = u32::from_le_bytes(raw);
-                if le <= 0xffff { le } else { u32::from_be_bytes(raw) }
+                if le <= 0xffff {
+                    le
+                } else {
+                    u32::from_be_bytes(raw)
+                }
             };
             let ethertype = match family {
                 2 => ETHERTYPE_IPV4,
@@ -145,7 +149,9 @@ mod tests {
     #[test]
     fn ethernet_with_qinq() {
         let mut f = vec![0u8; 12];
-        f.extend([0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x20, 0xc8, 0x08, 0x00, 0x45]);
+        f.extend([
+            0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x20, 0xc8, 0x08, 0x00, 0x45,
+        ]);
         let l = decode_link(LinkType::ETHERNET, &f).unwrap();
         assert_eq!(l.ethertype, ETHERTYPE_IPV4);
         assert_eq!((l.vlan, l.vlan_count), ([100, 200], 2));
@@ -153,7 +159,10 @@ mod tests {
         // Tag announced but cut off.
         assert!(matches!(
             decode_link(LinkType::ETHERNET, &f[..16]),
-            Err(LinkError::Truncated { layer: "802.1Q VLAN tag", .. })
+            Err(LinkError::Truncated {
+                layer: "802.1Q VLAN tag",
+                ..
+            })
         ));
     }
 
@@ -178,8 +187,17 @@ mod tests {
             decode_link(LinkType::NULL, &[7, 0, 0, 0]),
             Err(LinkError::UnknownFamily(7))
         );
-        assert_eq!(decode_link(LinkType::RAW, &[0x60]).unwrap().ethertype, ETHERTYPE_IPV6);
-        assert_eq!(decode_link(LinkType::RAW, &[0x50]), Err(LinkError::BadIpVersion(5)));
-        assert_eq!(decode_link(LinkType(147), &[]), Err(LinkError::Unsupported(147)));
+        assert_eq!(
+            decode_link(LinkType::RAW, &[0x60]).unwrap().ethertype,
+            ETHERTYPE_IPV6
+        );
+        assert_eq!(
+            decode_link(LinkType::RAW, &[0x50]),
+            Err(LinkError::BadIpVersion(5))
+        );
+        assert_eq!(
+            decode_link(LinkType(147), &[]),
+            Err(LinkError::Unsupported(147))
+        );
     }
 }

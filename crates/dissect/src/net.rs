@@ -85,9 +85,17 @@ pub enum Transport<'a> {
     /// A UDP datagram.
     Udp(UdpDatagram<'a>),
     /// An IP fragment (not reassembled).
-    Fragment { src: IpAddr, dst: IpAddr, protocol: u8 },
+    Fragment {
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+    },
     /// IP with another transport protocol (ICMP, SCTP, …).
-    OtherIp { src: IpAddr, dst: IpAddr, protocol: u8 },
+    OtherIp {
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+    },
     /// A link frame that is not IP (ARP, LLDP, …).
     NotIp { ethertype: u16 },
 }
@@ -271,7 +279,13 @@ pub fn ipv6(d: &[u8], cut: u32) -> Result<Transport<'_>, NetError> {
             available: end,
         });
     }
-    transport(next, src, dst, &d[pos..end], wire_total.saturating_sub(pos) as u32)
+    transport(
+        next,
+        src,
+        dst,
+        &d[pos..end],
+        wire_total.saturating_sub(pos) as u32,
+    )
 }
 
 fn transport(

@@ -34,7 +34,8 @@ impl PcapWriter {
         };
         self.out.extend_from_slice(&(ts.secs as u32).to_le_bytes());
         self.out.extend_from_slice(&frac.to_le_bytes());
-        self.out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        self.out
+            .extend_from_slice(&(data.len() as u32).to_le_bytes());
         self.out.extend_from_slice(&original_len.to_le_bytes());
         self.out.extend_from_slice(data);
         self
@@ -54,7 +55,7 @@ pub struct PcapNgWriter {
 }
 
 fn pad4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -109,8 +110,18 @@ impl PcapNgWriter {
     }
 
     /// Appends an enhanced packet block.
-    pub fn packet(&mut self, interface: u32, ts: Timestamp, data: &[u8], original_len: u32) -> &mut Self {
-        let units = self.tsresol.get(interface as usize).copied().unwrap_or(1_000_000);
+    pub fn packet(
+        &mut self,
+        interface: u32,
+        ts: Timestamp,
+        data: &[u8],
+        original_len: u32,
+    ) -> &mut Self {
+        let units = self
+            .tsresol
+            .get(interface as usize)
+            .copied()
+            .unwrap_or(1_000_000);
         let t = ts.secs as u64 * units + u64::from(ts.nanos) * units / 1_000_000_000;
         self.block(6, |b| {
             b.extend_from_slice(&interface.to_le_bytes());
@@ -278,7 +289,11 @@ pub mod build {
         let mut f = Vec::with_capacity(14 + 4 * vlans.len() + ip.len());
         f.extend_from_slice(&[0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1]);
         for (i, v) in vlans.iter().enumerate() {
-            let tpid: u16 = if vlans.len() > 1 && i == 0 { 0x88a8 } else { 0x8100 };
+            let tpid: u16 = if vlans.len() > 1 && i == 0 {
+                0x88a8
+            } else {
+                0x8100
+            };
             f.extend_from_slice(&tpid.to_be_bytes());
             f.extend_from_slice(&(v & 0x0fff).to_be_bytes());
         }

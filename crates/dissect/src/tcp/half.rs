@@ -81,7 +81,13 @@ impl Half {
     }
 
     /// The peer acknowledged up to `ack`: bytes before it that the capture lacks are lost.
-    pub(super) fn on_ack(&mut self, frame: u64, ack: u32, budget: &mut Budget, emit: &mut Emit<'_>) {
+    pub(super) fn on_ack(
+        &mut self,
+        frame: u64,
+        ack: u32,
+        budget: &mut Budget,
+        emit: &mut Emit<'_>,
+    ) {
         if !self.synced || self.closed {
             return;
         }
@@ -256,7 +262,8 @@ impl Half {
             }
             self.drain(budget, emit);
         }
-        if start <= self.next || len > cfg.max_buffer_per_direction
+        if start <= self.next
+            || len > cfg.max_buffer_per_direction
             || budget.buffered_total + len > cfg.max_buffer_total
         {
             // Either the stream caught up with this segment, or it can never be buffered:
@@ -294,7 +301,7 @@ impl Half {
                 );
             }
             if e > cur {
-                self.stats.duplicate_bytes += (e.min(end) - cur.max(s)) as u64;
+                self.stats.duplicate_bytes += e.min(end) - cur.max(s);
             }
             cur = cur.max(e);
         }

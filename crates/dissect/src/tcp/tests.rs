@@ -55,7 +55,14 @@ impl Collect {
 const C: &str = "10.0.0.1:50000";
 const S: &str = "10.0.0.2:1935";
 
-fn seg<'a>(src: &str, dst: &str, seq: u32, ack: u32, flags: u8, payload: &'a [u8]) -> TcpSegment<'a> {
+fn seg<'a>(
+    src: &str,
+    dst: &str,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &'a [u8],
+) -> TcpSegment<'a> {
     TcpSegment {
         src: src.parse().unwrap(),
         dst: dst.parse().unwrap(),
@@ -96,7 +103,8 @@ impl Run {
     }
     fn push(&mut self, s: TcpSegment<'_>) -> u64 {
         self.frame += 1;
-        self.r.segment(self.frame, Timestamp::default(), &s, &mut self.c);
+        self.r
+            .segment(self.frame, Timestamp::default(), &s, &mut self.c);
         self.frame
     }
     fn handshake(&mut self) {
@@ -195,8 +203,14 @@ fn lost_segment_at_end_of_capture_and_fin() {
     assert_eq!(t.c.stream(C2S), b"ab??ef");
     let last = t.frame;
     assert!(t.c.events.contains(&Ev::Gap(last, C2S, 2, 2)));
-    assert!(t.c.events.contains(&Ev::Closed(last, C2S, CloseReason::Fin)));
-    assert!(t.c.events.contains(&Ev::Closed(last, S2C, CloseReason::EndOfCapture)));
+    assert!(
+        t.c.events
+            .contains(&Ev::Closed(last, C2S, CloseReason::Fin))
+    );
+    assert!(
+        t.c.events
+            .contains(&Ev::Closed(last, S2C, CloseReason::EndOfCapture))
+    );
 }
 
 #[test]
@@ -243,7 +257,10 @@ fn reset_and_port_reuse() {
     assert_eq!(t.c.conns[1].index, 1);
     assert_eq!(t.r.connection_count(), 2);
     let sums = t.r.summaries();
-    assert_eq!(sums.iter().map(|s| s.info.index).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        sums.iter().map(|s| s.info.index).collect::<Vec<_>>(),
+        [0, 1]
+    );
 }
 
 #[test]
@@ -277,7 +294,10 @@ fn buffer_limit_declares_gap() {
     assert!(t.c.events.contains(&Ev::Gap(f, C2S, 16, 14)));
     assert_eq!(t.r.buffered_bytes(), 0);
     t.finish();
-    assert_eq!(t.c.stream(C2S), b"a?cccccc??kkkkkk??????????????zzzzzzzzzzzz");
+    assert_eq!(
+        t.c.stream(C2S),
+        b"a?cccccc??kkkkkk??????????????zzzzzzzzzzzz"
+    );
 }
 
 #[test]
@@ -301,6 +321,10 @@ fn connections_are_indexed_in_order_of_appearance() {
         t.push(seg(&c, S, 1, 0, SYN, b""));
     }
     t.finish();
-    let ports: Vec<_> = t.r.summaries().iter().map(|s| (s.info.index, s.info.client.port())).collect();
+    let ports: Vec<_> =
+        t.r.summaries()
+            .iter()
+            .map(|s| (s.info.index, s.info.client.port()))
+            .collect();
     assert_eq!(ports, [(0, 40000), (1, 40001), (2, 40002)]);
 }
