@@ -26,6 +26,6 @@ pub use net::{DecodedPacket, NetError, TcpSegment, Transport, UdpDatagram, decod
 pub use pipeline::{CaptureSummary, run_capture};
 pub use rtp_ts::{DecodeAs, RtpTsAnalyzer};
 pub use tcp::{
-    CloseReason, ConnectionInfo, Direction, OffsetFrameMap, StreamEvent, StreamSink, TcpConfig,
-    TcpReassembler,
+    CloseReason, ConnectionInfo, Direction, DiscardStreams, OffsetFrameMap, StreamEvent,
+    StreamSink, TcpConfig, TcpReassembler,
 };

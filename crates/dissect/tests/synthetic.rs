@@ -31,11 +31,19 @@ impl Streams {
         |c, d, ev| {
             self.infos.insert(c.index, *c);
             match ev {
-                StreamEvent::Data { frame, stream_offset, bytes } => {
+                StreamEvent::Data {
+                    frame,
+                    stream_offset,
+                    bytes,
+                } => {
                     let buf = self.data.entry((c.index, d)).or_default();
                     assert_eq!(stream_offset as usize, buf.len());
                     buf.extend_from_slice(bytes);
-                    self.maps.entry((c.index, d)).or_default().record(stream_offset, bytes.len(), frame);
+                    self.maps.entry((c.index, d)).or_default().record(
+                        stream_offset,
+                        bytes.len(),
+                        frame,
+                    );
                 }
                 StreamEvent::Gap { frame, from, len } => {
                     let buf = self.data.entry((c.index, d)).or_default();
@@ -64,7 +72,10 @@ fn run(bytes: &[u8], udp: &mut RtpTsAnalyzer) -> (Streams, CaptureSummary) {
 }
 
 fn t(ms: u64) -> Timestamp {
-    Timestamp { secs: 1_700_000_000 + (ms / 1000) as i64, nanos: ((ms % 1000) * 1_000_000) as u32 }
+    Timestamp {
+        secs: 1_700_000_000 + (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as u32,
+    }
 }
 
 /// A TCP conversation: (from client?, seq offset relative to ISN+1, flags, payload).
@@ -76,11 +87,34 @@ struct Conv {
 }
 
 impl Conv {
-    fn ip_packet(&self, from_client: bool, rel_seq: u32, rel_ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-        let (src, dst) = if from_client { (self.client, self.server) } else { (self.server, self.client) };
-        let (isn, peer) = if from_client { (self.c_isn, self.s_isn) } else { (self.s_isn, self.c_isn) };
-        let seq = if flags & SYN != 0 { isn } else { isn.wrapping_add(1).wrapping_add(rel_seq) };
-        let ack = if flags & ACK != 0 { peer.wrapping_add(1).wrapping_add(rel_ack) } else { 0 };
+    fn ip_packet(
+        &self,
+        from_client: bool,
+        rel_seq: u32,
+        rel_ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let (src, dst) = if from_client {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
+        let (isn, peer) = if from_client {
+            (self.c_isn, self.s_isn)
+        } else {
+            (self.s_isn, self.c_isn)
+        };
+        let seq = if flags & SYN != 0 {
+            isn
+        } else {
+            isn.wrapping_add(1).wrapping_add(rel_seq)
+        };
+        let ack = if flags & ACK != 0 {
+            peer.wrapping_add(1).wrapping_add(rel_ack)
+        } else {
+            0
+        };
         let seg = build::tcp(src.0, dst.0, src.1, dst.1, seq, ack, flags, payload);
         build::ip(src.0, dst.0, 6, &seg)
     }
@@ -92,29 +126,43 @@ fn troubled_conversation(conv: &Conv) -> Vec<Vec<u8>> {
     let c = |seq, ack, flags, p: &[u8]| conv.ip_packet(true, seq, ack, flags, p);
     let s = |seq, ack, flags, p: &[u8]| conv.ip_packet(false, seq, ack, flags, p);
     vec![
-        c(0, 0, SYN, b""),                        // 1
-        s(0, 0, SYN | ACK, b""),                  // 2
-        c(0, 0, ACK, b""),                        // 3
-        c(0, 0, PSH_ACK, b"0123"),                // 4
-        c(8, 0, PSH_ACK, b"89AB"),                // 5 out of order (4..8 late)
-        c(4, 0, PSH_ACK, b"4567"),                // 6 fills the hole
-        c(4, 0, PSH_ACK, b"4567"),                // 7 retransmission
-        c(10, 0, PSH_ACK, b"ABCD"),               // 8 overlaps 10..12
+        c(0, 0, SYN, b""),          // 1
+        s(0, 0, SYN | ACK, b""),    // 2
+        c(0, 0, ACK, b""),          // 3
+        c(0, 0, PSH_ACK, b"0123"),  // 4
+        c(8, 0, PSH_ACK, b"89AB"),  // 5 out of order (4..8 late)
+        c(4, 0, PSH_ACK, b"4567"),  // 6 fills the hole
+        c(4, 0, PSH_ACK, b"4567"),  // 7 retransmission
+        c(10, 0, PSH_ACK, b"ABCD"), // 8 overlaps 10..12
         // 14..16 is lost in the capture ("EF").
-        c(16, 0, PSH_ACK, b"GHIJ"),               // 9 waits
-        s(0, 20, PSH_ACK, b"ok"),                 // 10 acks 20: the hole is lost -> gap
-        c(20, 2, FIN_ACK, b""),                   // 11
-        s(2, 21, FIN_ACK, b""),                   // 12
-        c(21, 3, ACK, b""),                       // 13
+        c(16, 0, PSH_ACK, b"GHIJ"), // 9 waits
+        s(0, 20, PSH_ACK, b"ok"),   // 10 acks 20: the hole is lost -> gap
+        c(20, 2, FIN_ACK, b""),     // 11
+        s(2, 21, FIN_ACK, b""),     // 12
+        c(21, 3, ACK, b""),         // 13
     ]
 }
 
 fn check_troubled(s: &Streams, index: u64) {
-    assert_eq!(s.data[&(index, Direction::ClientToServer)], b"0123456789ABCD??GHIJ");
+    assert_eq!(
+        s.data[&(index, Direction::ClientToServer)],
+        b"0123456789ABCD??GHIJ"
+    );
     assert_eq!(s.data[&(index, Direction::ServerToClient)], b"ok");
-    assert!(s.gaps.contains(&(index, Direction::ClientToServer, 10, 14, 2)), "{:?}", s.gaps);
-    assert!(s.closed.contains(&(index, Direction::ClientToServer, CloseReason::Fin)));
-    assert!(s.closed.contains(&(index, Direction::ServerToClient, CloseReason::Fin)));
+    assert!(
+        s.gaps
+            .contains(&(index, Direction::ClientToServer, 10, 14, 2)),
+        "{:?}",
+        s.gaps
+    );
+    assert!(
+        s.closed
+            .contains(&(index, Direction::ClientToServer, CloseReason::Fin))
+    );
+    assert!(
+        s.closed
+            .contains(&(index, Direction::ServerToClient, CloseReason::Fin))
+    );
     // Offsets map back to the frames that carried them.
     let map = &s.maps[&(index, Direction::ClientToServer)];
     assert_eq!(map.frame_at(0), Some(4));
@@ -167,16 +215,27 @@ fn sll2_ipv6_pcapng_with_two_connections() {
     for (i, p) in troubled_conversation(&conv_a).iter().enumerate() {
         w.packet(sll2, t(1 + i as u64), &build::sll2(p), 0);
     }
-    w.packet(raw, t(50), &conv_b.ip_packet(true, 0, 0, PSH_ACK, b"GET /"), 0);
+    w.packet(
+        raw,
+        t(50),
+        &conv_b.ip_packet(true, 0, 0, PSH_ACK, b"GET /"),
+        0,
+    );
     let (s, sum) = run(&w.into_bytes(), &mut RtpTsAnalyzer::default());
     assert_eq!(sum.tcp_segments, 15);
     assert_eq!(s.infos[&0].client.port(), 40001);
     assert_eq!(s.infos[&1].client.ip(), conv_a.client.0);
     assert_eq!(s.data[&(0, Direction::ClientToServer)], b"GET /");
     // Frame numbers shift by one: the B packet is frame 1.
-    assert_eq!(s.data[&(1, Direction::ClientToServer)], b"0123456789ABCD??GHIJ");
+    assert_eq!(
+        s.data[&(1, Direction::ClientToServer)],
+        b"0123456789ABCD??GHIJ"
+    );
     assert!(s.gaps.contains(&(1, Direction::ClientToServer, 11, 14, 2)));
-    assert!(s.closed.contains(&(0, Direction::ClientToServer, CloseReason::EndOfCapture)));
+    assert!(
+        s.closed
+            .contains(&(0, Direction::ClientToServer, CloseReason::EndOfCapture))
+    );
 }
 
 #[test]
@@ -203,7 +262,10 @@ fn truncated_capture_still_delivers_what_it_has() {
     assert!(matches!(e.kind, CaptureErrorKind::Truncated { .. }));
     // Frame 5 ("89AB") waited for 4..8, which never came: a gap at the end of the capture.
     assert_eq!(s.data[&(0, Direction::ClientToServer)], b"0123????89AB");
-    assert!(s.closed.contains(&(0, Direction::ClientToServer, CloseReason::EndOfCapture)));
+    assert!(
+        s.closed
+            .contains(&(0, Direction::ClientToServer, CloseReason::EndOfCapture))
+    );
 }
 
 #[test]
@@ -223,7 +285,11 @@ fn snaplen_cut_and_undecodable_packets_are_reported() {
     let (s, sum) = run(&w.into_bytes(), &mut RtpTsAnalyzer::default());
     assert_eq!(sum.decode_errors.len(), 1);
     assert_eq!(sum.decode_errors[0].0, 2);
-    assert!(sum.decode_errors[0].1.to_string().contains("IPv4"), "{}", sum.decode_errors[0].1);
+    assert!(
+        sum.decode_errors[0].1.to_string().contains("IPv4"),
+        "{}",
+        sum.decode_errors[0].1
+    );
     let c2s = &s.data[&(0, Direction::ClientToServer)];
     assert_eq!(c2s.len(), 104);
     assert!(c2s.starts_with(b"xxxxxx?"));
@@ -242,7 +308,10 @@ fn rtp_mpegts_over_udp_in_a_capture() {
         current_next: true,
         section_number: 0,
         last_section_number: 0,
-        programs: vec![PatProgram { program_number: 1, pid: 0x1000 }],
+        programs: vec![PatProgram {
+            program_number: 1,
+            pid: 0x1000,
+        }],
     }
     .encode(&mut section)
     .unwrap();
@@ -254,7 +323,9 @@ fn rtp_mpegts_over_udp_in_a_capture() {
         let mut ts = Vec::new();
         packetize_section(0, &section, &mut cc, &mut ts);
         let mut rtp = Vec::new();
-        RtpHeader::new(33, seq, u32::from(seq) * 3600, 42).encode(&mut rtp).unwrap();
+        RtpHeader::new(33, seq, u32::from(seq) * 3600, 42)
+            .encode(&mut rtp)
+            .unwrap();
         rtp.extend_from_slice(&ts);
         let udp = build::udp(src, dst, 40000, 5004, &rtp);
         datagrams.push(build::ethernet(&[7], &build::ip(src, dst, 17, &udp)));

@@ -128,6 +128,14 @@ impl<F: FnMut(&ConnectionInfo, Direction, StreamEvent<'_>)> StreamSink for F {
     }
 }
 
+/// A sink that drops every event (when only the counters are wanted).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiscardStreams;
+
+impl StreamSink for DiscardStreams {
+    fn event(&mut self, _: &ConnectionInfo, _: Direction, _: StreamEvent<'_>) {}
+}
+
 /// Counters of one direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DirectionStats {
