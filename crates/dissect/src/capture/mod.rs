@@ -226,6 +226,11 @@ impl<'r> CaptureReader<'r> {
             if self.done {
                 return Ok(None);
             }
+            if let Some(length) = self.implausible_block_length() {
+                let block_type = self.u32_at(self.reader.data(), 0).unwrap_or(0);
+                let kind = CaptureErrorKind::BadBlock { block_type, length };
+                return Err(self.error(kind, true));
+            }
             let base = self.reader.data().as_ptr() as usize;
             let step = match self.reader.next() {
                 Ok((len, block)) => {
@@ -367,6 +372,29 @@ impl<'r> CaptureReader<'r> {
         } else {
             u32::from_le_bytes(b)
         })
+    }
+
+    /// A pcapng block length below the 12-byte minimum or not a multiple of 4: the block
+    /// cannot be skipped, and some pcap-parser versions underflow on it.
+    fn implausible_block_length(&self) -> Option<u32> {
+        if self.format != CaptureFormat::PcapNg {
+            return None;
+        }
+        let d = self.reader.data();
+        let (t, l) = (d.get(0..4)?, d.get(4..8)?);
+        let length = if t == [0x0a, 0x0d, 0x0d, 0x0a] {
+            // A section header: its own byte-order magic decides how to read the length.
+            let bom = d.get(8..12)?;
+            let l = [l[0], l[1], l[2], l[3]];
+            if bom == [0x1a, 0x2b, 0x3c, 0x4d] {
+                u32::from_be_bytes(l)
+            } else {
+                u32::from_le_bytes(l)
+            }
+        } else {
+            self.u32_at(d, 4)?
+        };
+        (length < 12 || length % 4 != 0).then_some(length)
     }
 
     /// Reads the length the unreadable record claims (for error messages).
