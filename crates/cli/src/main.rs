@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     // is RTMPKIT_LOG, and --trace turns the protocol trace on).
     let command = match cli.command {
         Command::Serve(args) => {
-            return match serve::run(args) {
+            return match serve::run(args, cli.verbose) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("rtmpkit: {e:#}");

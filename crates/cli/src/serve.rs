@@ -18,6 +18,15 @@ pub struct ServeArgs {
     /// TOML configuration file (every key is optional; see crates/server/rtmpkit.example.toml).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// RTMPS (RTMP over TLS) listening address, beside the plain one [default: none].
+    #[arg(long, value_name = "ADDR", requires_all = ["tls_cert", "tls_key"])]
+    rtmps_listen: Option<SocketAddr>,
+    /// PEM certificate chain for RTMPS.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for RTMPS.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// Print each connection's protocol messages.
     #[arg(long)]
     trace: bool,
@@ -26,7 +35,7 @@ pub struct ServeArgs {
     threads: Option<usize>,
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ServeArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     let mut config = match &args.config {
         Some(path) => ServerConfig::load(path)?,
         None => ServerConfig::default(),
@@ -34,8 +43,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if args.rtmps_listen.is_some() {
+        config.rtmps_listen = args.rtmps_listen;
+        config.tls_cert = args.tls_cert;
+        config.tls_key = args.tls_key;
+    }
     config.trace |= args.trace;
-    init_logging(config.trace);
+    init_logging(verbose);
 
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
@@ -47,16 +61,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let server = Server::bind(config).await?;
         let addr = server.local_addr()?;
         print_banner(addr);
+        if let Some(tls) = server.rtmps_addr() {
+            eprintln!("rtmpkit serve: listening for RTMPS on {tls}");
+        }
         server.run(shutdown_signal()).await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-fn init_logging(trace: bool) {
-    let default = if trace {
-        "info,rtmpkit::trace=info"
-    } else {
-        "info"
+/// The server logs at info by default (one line per connection event, and the protocol trace
+/// when `--trace` asks the sessions for it); `-v` and `-vv` add debug and trace output, and
+/// RTMPKIT_LOG overrides it all.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
     };
     let filter = EnvFilter::try_from_env("RTMPKIT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

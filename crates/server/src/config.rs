@@ -58,6 +58,13 @@ pub struct ServerConfig {
     pub publisher_takeover: bool,
     /// `trace`: log every connection's protocol messages. Default false.
     pub trace: bool,
+    /// `rtmps_listen`: address of the RTMPS (RTMP over TLS) listener; none by default. Needs
+    /// `tls_cert` and `tls_key`.
+    pub rtmps_listen: Option<SocketAddr>,
+    /// `tls_cert`: PEM file with the certificate chain for RTMPS (leaf first).
+    pub tls_cert: Option<PathBuf>,
+    /// `tls_key`: PEM file with the private key for RTMPS (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
     /// `[gop_cache]`: what a new player receives before live frames.
     pub gop_cache: GopCacheConfig,
     /// `[player_queue]`: how far a player may fall behind before it skips.
@@ -112,6 +119,9 @@ impl Default for ServerConfig {
             play_wait_timeout: Duration::from_secs(10),
             publisher_takeover: false,
             trace: false,
+            rtmps_listen: None,
+            tls_cert: None,
+            tls_key: None,
             gop_cache: GopCacheConfig::default(),
             player_queue: PlayerQueueConfig::default(),
         }

@@ -13,5 +13,6 @@ pub mod config;
 pub mod connection;
 pub mod hub;
 pub mod serve;
+pub mod tls;
 
 pub use serve::{Server, StartError};

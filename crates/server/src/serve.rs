@@ -11,9 +11,12 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use tokio_rustls::TlsAcceptor;
+
 use crate::config::ServerConfig;
 use crate::connection::{ConnectionContext, Ending, serve_connection};
 use crate::hub::{Hub, HubConfig};
+use crate::tls::{TlsSetupError, acceptor};
 
 /// Longest wait for connections to say goodbye after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -29,6 +32,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("RTMPS: {0}")]
+    Tls(#[from] TlsSetupError),
 }
 
 /// A server with its listening socket open (so the caller knows the bound address before it
@@ -37,23 +42,40 @@ pub struct Server {
     config: Arc<ServerConfig>,
     hub: Hub,
     rtmp: TcpListener,
+    rtmps: Option<(TcpListener, TlsAcceptor)>,
 }
 
 impl Server {
     /// Opens the listening socket.
     pub async fn bind(config: ServerConfig) -> Result<Server, StartError> {
+        // The TLS files are read first: a bad certificate should not leave a port bound.
+        let tls = match (config.rtmps_listen, &config.tls_cert, &config.tls_key) {
+            (None, _, _) => None,
+            (Some(addr), Some(cert), Some(key)) => Some((addr, acceptor(cert, key)?)),
+            (Some(_), _, _) => return Err(TlsSetupError::MissingFiles.into()),
+        };
         let rtmp = bind(config.listen).await?;
+        let rtmps = match tls {
+            Some((addr, acceptor)) => Some((bind(addr).await?, acceptor)),
+            None => None,
+        };
         let hub = Hub::new(HubConfig::from(&config));
         Ok(Server {
             config: Arc::new(config),
             hub,
             rtmp,
+            rtmps,
         })
     }
 
     /// The RTMP address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.rtmp.local_addr()
+    }
+
+    /// The RTMPS address actually bound, if RTMPS is on.
+    pub fn rtmps_addr(&self) -> Option<SocketAddr> {
+        self.rtmps.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// The stream registry (for status pages and tests).
@@ -79,25 +101,26 @@ impl Server {
             tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = self.rtmp.accept() => {
-                    let (socket, peer) = match accepted {
-                        Ok(a) => a,
-                        Err(e) => {
-                            // Out of file descriptors and the like: back off instead of spinning.
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    };
-                    let id = ids.fetch_add(1, Ordering::Relaxed);
-                    let Ok(permit) = permits.clone().try_acquire_owned() else {
-                        tracing::warn!(conn = id, %peer, limit = self.config.max_connections, "connection refused: too many connections");
-                        drop(socket);
+                    let Some((socket, peer, id, permit)) = admit(accepted, &ids, &permits, &self.config).await else {
                         continue;
                     };
                     let ctx = ctx.clone();
                     tasks.spawn(async move {
                         let _permit = permit;
                         handle(ctx, socket, peer, id).await;
+                    });
+                }
+                accepted = accept_tls(&self.rtmps) => {
+                    let Some((socket, peer, id, permit)) = admit(accepted, &ids, &permits, &self.config).await else {
+                        continue;
+                    };
+                    let Some((_, acceptor)) = &self.rtmps else {
+                        continue;
+                    };
+                    let (ctx, acceptor) = (ctx.clone(), acceptor.clone());
+                    tasks.spawn(async move {
+                        let _permit = permit;
+                        handle_tls(ctx, acceptor, socket, peer, id).await;
                     });
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -113,10 +136,73 @@ impl Server {
     }
 }
 
-async fn handle(ctx: ConnectionContext, socket: TcpStream, peer: SocketAddr, id: u64) {
+type Admitted = (
+    TcpStream,
+    SocketAddr,
+    u64,
+    tokio::sync::OwnedSemaphorePermit,
+);
+
+/// Numbers an accepted connection and takes a connection permit for it, or refuses it.
+async fn admit(
+    accepted: std::io::Result<(TcpStream, SocketAddr)>,
+    ids: &AtomicU64,
+    permits: &Arc<Semaphore>,
+    config: &ServerConfig,
+) -> Option<Admitted> {
+    let (socket, peer) = match accepted {
+        Ok(a) => a,
+        Err(e) => {
+            // Out of file descriptors and the like: back off instead of spinning.
+            tracing::warn!(error = %e, "accept failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return None;
+        }
+    };
+    let id = ids.fetch_add(1, Ordering::Relaxed);
+    let Ok(permit) = permits.clone().try_acquire_owned() else {
+        tracing::warn!(conn = id, %peer, limit = config.max_connections, "connection refused: too many connections");
+        return None;
+    };
     let _ = socket.set_nodelay(true);
+    Some((socket, peer, id, permit))
+}
+
+async fn accept_tls(
+    rtmps: &Option<(TcpListener, TlsAcceptor)>,
+) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match rtmps {
+        Some((listener, _)) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn handle_tls(
+    ctx: ConnectionContext,
+    acceptor: TlsAcceptor,
+    socket: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+) {
+    let limit = ctx.config.handshake_timeout;
+    match tokio::time::timeout(limit, acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => {
+            tracing::debug!(conn = id, %peer, "TLS established");
+            log_ending(id, peer, serve_connection(ctx, stream, peer, id).await);
+        }
+        Ok(Err(e)) => tracing::warn!(conn = id, %peer, "TLS handshake failed: {e}"),
+        Err(_) => {
+            tracing::warn!(conn = id, %peer, "TLS handshake failed: no handshake within {} ms", limit.as_millis())
+        }
+    }
+}
+
+async fn handle(ctx: ConnectionContext, socket: TcpStream, peer: SocketAddr, id: u64) {
     tracing::debug!(conn = id, %peer, "accepted");
-    let ending = serve_connection(ctx, socket, peer, id).await;
+    log_ending(id, peer, serve_connection(ctx, socket, peer, id).await);
+}
+
+fn log_ending(id: u64, peer: SocketAddr, ending: Ending) {
     match &ending {
         Ending::PeerClosed | Ending::Shutdown => {
             tracing::info!(conn = id, %peer, "connection ended: {ending}")

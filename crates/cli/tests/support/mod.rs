@@ -85,9 +85,14 @@ impl ServerProcess {
     }
 
     pub fn try_start(extra_args: &[&str]) -> Result<ServerProcess, String> {
+        Self::try_start_on("127.0.0.1:0", extra_args)
+    }
+
+    /// Starts on a given RTMP address (to restart a server on the same port).
+    pub fn try_start_on(listen: &str, extra_args: &[&str]) -> Result<ServerProcess, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rtmpkit"))
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(extra_args)
             .env("RTMPKIT_LOG", "info,rtmpkit::trace=info")
             .stdin(Stdio::null())
@@ -130,6 +135,18 @@ impl ServerProcess {
         }
     }
 
+    /// The RTMPS address from the start-up banner, when RTMPS is on.
+    pub fn rtmps_addr(&self) -> Option<SocketAddr> {
+        self.wait_for_log("listening for RTMPS on ", Duration::from_secs(5));
+        self.log().iter().find_map(|l| {
+            l.split("listening for RTMPS on ")
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
     pub fn url(&self, stream: &str) -> String {
         format!("rtmp://{}/live/{stream}", self.addr)
     }
@@ -165,6 +182,12 @@ impl ServerProcess {
             .nth(1)?
             .parse()
             .ok()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
