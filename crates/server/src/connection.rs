@@ -119,6 +119,10 @@ struct Playing {
     video: bool,
     /// Video frames are dropped until a keyframe after unpausing or re-enabling video.
     need_keyframe: bool,
+    /// `play`'s duration: stop after this much media time (None: to the end).
+    duration_ms: Option<u32>,
+    /// Timestamp of the first audio or video frame sent, for the duration.
+    first_media_ts: Option<u32>,
 }
 
 struct Publishing {
@@ -450,6 +454,10 @@ impl Connection {
             audio: true,
             video: true,
             need_keyframe: false,
+            // Negative is "to the end"; so is a duration too long to count.
+            duration_ms: (request.duration > 0.0 && request.duration < f64::from(u32::MAX))
+                .then_some(request.duration as u32),
+            first_media_ts: None,
         });
         Ok(())
     }
@@ -510,6 +518,15 @@ impl Connection {
                     if frame.is_keyframe() {
                         p.need_keyframe = false;
                     } else if !frame.is_sequence_header() {
+                        return Ok(());
+                    }
+                }
+                if let (Some(limit), FrameKind::Audio | FrameKind::Video) = (p.duration_ms, kind) {
+                    let first = *p.first_media_ts.get_or_insert(frame.timestamp());
+                    if frame.timestamp().wrapping_sub(first) >= limit {
+                        self.session.send_play_stop(stream_id)?;
+                        tracing::info!(conn = self.id, stream = %p.key, duration_ms = limit, "play: duration reached");
+                        self.playing = None;
                         return Ok(());
                     }
                 }
