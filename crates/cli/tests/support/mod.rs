@@ -113,7 +113,9 @@ impl ServerProcess {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(addr) => Ok(ServerProcess {
                 child,
-                addr: addr.parse().map_err(|e| format!("bad address {addr}: {e}"))?,
+                addr: addr
+                    .parse()
+                    .map_err(|e| format!("bad address {addr}: {e}"))?,
                 log,
             }),
             Err(_) => {
@@ -210,7 +212,9 @@ pub fn make_source(dir: &Path, media: Media, seconds: u32) -> PathBuf {
     }
     cmd.args(["-t", &t]);
     if media != Media::AudioOnly {
-        cmd.args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", "-bf", "0"]);
+        cmd.args([
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", "-bf", "0",
+        ]);
     }
     if media != Media::VideoOnly {
         cmd.args(["-c:a", "aac", "-b:a", "64k"]);
@@ -224,7 +228,14 @@ pub fn make_source(dir: &Path, media: Media, seconds: u32) -> PathBuf {
 /// Starts `ffmpeg -re -i SRC -c copy -f flv URL` in the background.
 pub fn ffmpeg_publish(src: &Path, url: &str) -> Child {
     Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-i"])
+        .args([
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-i",
+        ])
         .arg(src)
         .args(["-c", "copy", "-f", "flv", url])
         .stdin(Stdio::null())
@@ -238,7 +249,15 @@ pub fn ffmpeg_publish(src: &Path, url: &str) -> Child {
 pub fn ffmpeg_play(url: &str, out: &Path, seconds: u32, timeout: Duration) -> bool {
     run_bounded(
         Command::new("ffmpeg")
-            .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", url])
+            .args([
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                url,
+            ])
             .args(["-c", "copy", "-t", &seconds.to_string(), "-f", "flv"])
             .arg(out),
         timeout,
@@ -473,7 +492,9 @@ impl TestClient {
         let id = self.create_stream().await?;
         self.session.publish(id, name, &PublishType::Live).ok()?;
         match self
-            .until(Duration::from_secs(5), |e| matches!(e, ClientEvent::Status(_)))
+            .until(Duration::from_secs(5), |e| {
+                matches!(e, ClientEvent::Status(_))
+            })
             .await?
         {
             ClientEvent::Status(s) => Some((id, s.code)),
@@ -550,5 +571,67 @@ impl TestClient {
                 _ => None,
             })
             .collect()
+    }
+}
+
+// Helpers added for the limits tests (serve_limits.rs).
+
+/// Writes a configuration file `name` with `text` into `dir`; returns its path.
+pub fn write_config(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A generated source kept in the target's temporary directory across runs (made once with
+/// [`make_source`]; a half-written file is never seen, it is renamed into place).
+pub fn cached_source(media: Media, seconds: u32) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rtmpkit-sources");
+    let path = dir.join(format!("src-{media:?}-{seconds}.flv"));
+    if path.is_file() {
+        return path;
+    }
+    std::fs::create_dir_all(&dir).expect("create source cache dir");
+    let scratch = TempDir::new("source");
+    let made = make_source(scratch.path(), media, seconds);
+    // Another test may have made it meanwhile; either file is the same source.
+    if std::fs::rename(&made, &path).is_err() && !path.is_file() {
+        std::fs::copy(&made, &path).expect("store source");
+    }
+    path
+}
+
+impl TestClient {
+    /// [`TestClient::connect`] with a given session configuration and, optionally, a small
+    /// socket receive buffer (so that a player that stops reading fills it quickly).
+    pub async fn connect_with(
+        addr: SocketAddr,
+        config: ClientConfig,
+        recv_buffer: Option<u32>,
+    ) -> std::io::Result<TestClient> {
+        let session = ClientSession::new(config, 0, &mut StdRng::from_os_rng());
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        if let Some(size) = recv_buffer {
+            socket.set_recv_buffer_size(size)?;
+        }
+        let socket = socket.connect(addr).await?;
+        socket.set_nodelay(true)?;
+        let mut client = TestClient {
+            session,
+            socket,
+            events: Vec::new(),
+            buf: vec![0; 64 * 1024],
+        };
+        client
+            .until(Duration::from_secs(5), |e| {
+                matches!(e, ClientEvent::Connected { .. })
+            })
+            .await
+            .ok_or_else(|| std::io::Error::other("connect did not succeed"))?;
+        Ok(client)
     }
 }
