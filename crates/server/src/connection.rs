@@ -33,6 +33,8 @@ use crate::hub::{
 const READ_SIZE: usize = 64 * 1024;
 /// Input held while the application decides on a request; past this the socket is not read.
 const MAX_UNPROCESSED_INPUT: usize = 1 << 20;
+/// Longest chunk header: 3-byte basic header, 11-byte type 0 header, extended timestamp.
+const MAX_CHUNK_HEADER: usize = 3 + 11 + 4;
 /// Output queued for a player before no more frames are taken from the hub.
 const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 /// Most buffers handed to one vectored write.
@@ -205,8 +207,12 @@ impl Connection {
             } else {
                 last_read + idle
             };
-            let can_read =
-                self.closing.is_none() && self.session.buffered_input() < MAX_UNPROCESSED_INPUT;
+            // A chunk is parsed only once all of it is here, and a peer with a large chunk size
+            // sends a whole message as one chunk: always take in one chunk of the largest
+            // message allowed, or such a message would never complete.
+            let input_limit = MAX_UNPROCESSED_INPUT
+                .max(self.ctx.config.max_message_size as usize + MAX_CHUNK_HEADER);
+            let can_read = self.closing.is_none() && self.session.buffered_input() < input_limit;
             let want_frames = self.closing.is_none()
                 && self.out_bytes < OUTPUT_HIGH_WATER
                 && self.playing.as_ref().is_some_and(|p| !p.paused);
