@@ -58,6 +58,8 @@ impl ConnectionContext {
         SessionConfig {
             chunk_limits: ChunkLimits {
                 max_message_size: self.config.max_message_size,
+                // Two largest messages may be in flight at once (audio and video interleaved).
+                max_pending_bytes: 2 * self.config.max_message_size as usize,
                 ..ChunkLimits::default()
             },
             chunk_size: self.config.chunk_size,
