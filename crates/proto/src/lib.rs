@@ -18,4 +18,6 @@
 pub mod amf;
 pub mod codec;
 pub mod flv;
+pub mod mpegts;
 pub mod rtmp;
+pub mod rtp;
