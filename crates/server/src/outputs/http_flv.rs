@@ -14,6 +14,8 @@ use crate::hub::{Delivery, Frame, FrameKind, Hub, StreamKey, Subscription};
 
 /// Deliveries read ahead to learn which tracks the stream has (at most one GOP cache).
 const LOOKAHEAD: usize = 4096;
+/// How long a new viewer waits for the first coded frame before the header is sent anyway.
+const LOOKAHEAD_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A viewer's FLV byte stream: the file header first, then one tag per frame. It ends when the
 /// publisher leaves (the viewer reconnects to follow a new one) or at shutdown.
@@ -54,11 +56,28 @@ impl FlvSource {
             // The first delivery of a subscription is one of the two above.
             _ => return Err(NoStream::NotFound),
         }
+        // Read ahead to the first coded frame (or a bounded time) to learn the tracks: the
+        // header comes before anything else.
         let mut pending = VecDeque::new();
+        let deadline = tokio::time::Instant::now() + LOOKAHEAD_TIME;
         while pending.len() < LOOKAHEAD {
-            match sub.try_next() {
-                Some(d) => pending.push_back(d),
-                None => break,
+            let d = match sub.try_next() {
+                Some(d) => d,
+                None => match tokio::time::timeout_at(deadline, sub.next()).await {
+                    Ok(d) => d,
+                    Err(_) => break,
+                },
+            };
+            let last = match &d {
+                Delivery::Frame(f) => {
+                    f.kind() != FrameKind::Data && !f.is_sequence_header() && !is_command(f)
+                }
+                Delivery::PublisherLeft | Delivery::NotFound => true,
+                Delivery::PublisherJoined | Delivery::Skipped(_) => false,
+            };
+            pending.push_back(d);
+            if last {
+                break;
             }
         }
         let (has_audio, has_video) = tracks(&pending);
