@@ -6,9 +6,11 @@ mod outputs_support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
 use outputs_support::*;
-use rtmpkit_server::hub::{FrameKind, StreamKey};
+use rtmpkit_proto::codec::{AnnexBNalUnits, HevcDecoderConfigurationRecord, HevcNalArray};
+use rtmpkit_server::hub::{Frame, FrameKind, StreamKey};
 use tokio_tungstenite::tungstenite::Message;
 
 const FRAMES: usize = 150;
@@ -383,4 +385,114 @@ async fn playlist_waits_for_a_starting_stream_and_shutdown_ends_live_viewers() {
         "the cached GOP at least"
     );
     drop(publisher);
+}
+
+/// Raw HEVC as Enhanced RTMP 'hvc1' messages: a SequenceStart with the parameter sets, then
+/// one CodedFramesX (no composition time: no B-frames) per picture, 40 ms apart.
+fn hevc_frames(raw: &[u8]) -> Vec<Frame> {
+    let nal_type = |n: &[u8]| (n[0] >> 1) & 0x3f;
+    let mut arrays: Vec<HevcNalArray> = Vec::new();
+    let mut pictures: Vec<Vec<&[u8]>> = Vec::new();
+    let mut current: Vec<&[u8]> = Vec::new();
+    let mut has_picture = false;
+    for nal in AnnexBNalUnits::new(raw) {
+        let t = nal_type(nal);
+        if (32..=34).contains(&t) && !arrays.iter().any(|a| a.nal_type == t) {
+            arrays.push(HevcNalArray {
+                complete: true,
+                nal_type: t,
+                units: vec![nal.to_vec()],
+            });
+        }
+        // A new picture: its first slice, or parameter sets / prefix SEI / AUD after a slice.
+        let first_slice = t < 32 && nal.get(2).is_some_and(|b| b & 0x80 != 0);
+        if has_picture && (first_slice || matches!(t, 32..=35 | 39)) {
+            pictures.push(std::mem::take(&mut current));
+            has_picture = false;
+        }
+        has_picture |= t < 32;
+        current.push(nal);
+    }
+    pictures.push(current);
+    arrays.sort_by_key(|a| a.nal_type);
+    let record = HevcDecoderConfigurationRecord {
+        version: 1,
+        general_profile_space: 0,
+        general_tier_flag: false,
+        general_profile_idc: 1,
+        general_profile_compatibility_flags: 0x6000_0000,
+        general_constraint_indicator_flags: 0,
+        general_level_idc: 60,
+        min_spatial_segmentation_idc: 0,
+        parallelism_type: 0,
+        chroma_format: 1,
+        bit_depth_luma_minus8: 0,
+        bit_depth_chroma_minus8: 0,
+        avg_frame_rate: 0,
+        constant_frame_rate: 0,
+        num_temporal_layers: 1,
+        temporal_id_nested: true,
+        nal_length_size: 4,
+        arrays,
+    };
+    let mut config = b"\x90hvc1".to_vec();
+    record.encode(&mut config).unwrap();
+    let mut frames = vec![Frame::video(0, Bytes::from(config))];
+    for (i, pic) in pictures.iter().enumerate() {
+        let key = pic.iter().any(|n| (16..=23).contains(&nal_type(n)));
+        let mut p = vec![if key { 0x93 } else { 0xa3 }];
+        p.extend_from_slice(b"hvc1");
+        for n in pic {
+            p.extend((n.len() as u32).to_be_bytes());
+            p.extend_from_slice(n);
+        }
+        frames.push(Frame::video(i as u32 * 40, Bytes::from(p)));
+    }
+    frames
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hevc_and_mp3_streams_play_over_hls() {
+    if !have_ffmpeg("hevc_and_mp3_streams_play_over_hls") {
+        return;
+    }
+    let config = Arc::new(test_config());
+    let hub = hub_for(&config);
+    let server = HttpServer::start(&hub, config).await;
+
+    let raw = source(Source::HevcAnnexB);
+    let frames = hevc_frames(&std::fs::read(&raw).unwrap());
+    assert_eq!(frames.len(), 51);
+    let key = StreamKey::new("live", "hevc");
+    publish(&hub, &key, &frames, 1, None).await;
+    let playlist = ended_playlist(&server, "/live/hevc.m3u8").await;
+    let segs = segments(&server, "live", &playlist).await;
+    assert_eq!(segs.len(), 1, "{playlist}");
+    let report = outputs_support::ts_check::check_ts(&segs.concat());
+    assert_eq!(report.streams.values().copied().collect::<Vec<_>>(), [0x24]);
+    let url = server.url("/live/hevc.m3u8");
+    let p = ffprobe(&url, &[]).await;
+    assert_eq!(p.codecs(), ["hevc"]);
+    assert_eq!(p.video_size(), Some((320, 240)));
+    let expected = video_hashes(raw.to_str().unwrap(), &[]).await;
+    assert_eq!(expected.len(), 50);
+    assert_eq!(
+        video_hashes(&url, &[]).await,
+        expected,
+        "HEVC through TS, lossless"
+    );
+
+    let mp3 = read_flv(&source(Source::Mp3));
+    let key = StreamKey::new("live", "mp3");
+    publish(&hub, &key, &mp3, 1, None).await;
+    let playlist = ended_playlist(&server, "/live/mp3.m3u8").await;
+    let segs = segments(&server, "live", &playlist).await;
+    let report = outputs_support::ts_check::check_ts(&segs.concat());
+    assert_eq!(
+        report.streams.values().copied().collect::<Vec<_>>(),
+        [0x1b, 0x03]
+    );
+    let p = ffprobe(&server.url("/live/mp3.m3u8"), &[]).await;
+    assert_eq!(p.codecs(), ["h264", "mp3"]);
+    server.shutdown().await;
 }

@@ -59,6 +59,10 @@ pub enum Source {
     AudioVideo,
     AudioOnly,
     VideoOnly,
+    /// H.264 and MP3 (44.1 kHz) in FLV; 4 s.
+    Mp3,
+    /// Raw HEVC (Annex B) from x265, 320x240, IDR every 25 frames, no B-frames; 2 s.
+    HevcAnnexB,
 }
 
 /// The source FLV (made once per test binary).
@@ -95,8 +99,65 @@ pub fn source(kind: Source) -> PathBuf {
             av.to_str().unwrap(),
         ]);
     }
+    let made = |name: &str, args: &[&str]| {
+        let path = dir.join(name);
+        if !path.exists() {
+            let mut all = vec![
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=320x240:rate=25",
+            ];
+            all.extend_from_slice(args);
+            all.push(path.to_str().unwrap());
+            run_sync(&all);
+        }
+        path
+    };
     let (name, drop) = match kind {
         Source::AudioVideo => return av,
+        Source::Mp3 => {
+            return made(
+                "mp3.flv",
+                &[
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "sine",
+                    "-t",
+                    "4",
+                    "-c:v",
+                    "libx264",
+                    "-g",
+                    "25",
+                    "-c:a",
+                    "libmp3lame",
+                    "-ar",
+                    "44100",
+                    "-f",
+                    "flv",
+                ],
+            );
+        }
+        Source::HevcAnnexB => {
+            return made(
+                "x265.hevc",
+                &[
+                    "-t",
+                    "2",
+                    "-c:v",
+                    "libx265",
+                    "-x265-params",
+                    "keyint=25:min-keyint=25:bframes=0:open-gop=0:log-level=error",
+                    "-f",
+                    "hevc",
+                ],
+            );
+        }
         Source::AudioOnly => ("audio.flv", "-vn"),
         Source::VideoOnly => ("video.flv", "-an"),
     };
