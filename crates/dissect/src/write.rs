@@ -45,6 +45,11 @@ impl PcapWriter {
     pub fn into_bytes(self) -> Vec<u8> {
         self.out
     }
+
+    /// Takes the bytes written so far (to stream a large file out); writing continues.
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
 }
 
 /// Writes a pcapng file into a `Vec<u8>`.
@@ -152,6 +157,11 @@ impl PcapNgWriter {
     /// The file bytes.
     pub fn into_bytes(self) -> Vec<u8> {
         self.out
+    }
+
+    /// Takes the bytes written so far (to stream a large file out); writing continues.
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
     }
 }
 

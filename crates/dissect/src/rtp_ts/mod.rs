@@ -6,6 +6,7 @@
 //! ([`UdpStream`], [`RtpStats`], [`TsStats`]); views print it.
 
 mod rtp_stats;
+mod ts_report;
 mod ts_stats;
 
 use std::collections::HashMap;
@@ -17,10 +18,11 @@ use rtmpkit_proto::mpegts::{SYNC_BYTE, TS_PACKET_SIZE};
 use rtmpkit_proto::rtp::{PAYLOAD_TYPE_MP2T, RtpPacket};
 
 pub use rtp_stats::{MAX_GAP_RECORDS, RtpStats, SequenceGap, static_clock_rate};
-pub use ts_stats::{
+pub use ts_report::{
     CcError, MAX_EVENTS, MAX_PES_TIMINGS, PcrStats, PesStats, PesTiming, PidKind, PidStats, Seen,
-    TableError, TsAnalyzer, TsStats,
+    TableError, TsStats,
 };
+pub use ts_stats::TsAnalyzer;
 
 use crate::capture::Timestamp;
 use crate::net::UdpDatagram;

@@ -262,3 +262,25 @@ fn io_errors_are_reported() {
     assert!(errs[0].fatal);
     assert_eq!(errs[0].kind, CaptureErrorKind::Io("disk on fire".into()));
 }
+
+#[test]
+fn impossible_pcapng_block_lengths_are_fatal_errors_not_panics() {
+    for (block_type, length) in [(0x8000_0001u32, 5u32), (6, 8), (6, 30), (0x0a0d_0d0a, 4)] {
+        let mut w = PcapNgWriter::new();
+        w.interface(LinkType::NULL, 0, 6);
+        w.packet(0, ts(1, 0), b"ok", 2);
+        let mut bytes = w.into_bytes();
+        bytes.extend_from_slice(&block_type.to_le_bytes());
+        bytes.extend_from_slice(&length.to_le_bytes());
+        bytes.extend_from_slice(&[0; 32]);
+        let (pkts, errs) = read_all(&bytes);
+        assert_eq!(pkts.len(), 1);
+        assert_eq!(errs.len(), 1, "{block_type:#x}/{length}: {errs:?}");
+        assert!(errs[0].fatal);
+        assert_eq!(errs[0].frame, 2);
+        assert_eq!(
+            errs[0].kind,
+            CaptureErrorKind::BadBlock { block_type, length }
+        );
+    }
+}
