@@ -449,6 +449,23 @@ mod tests {
     }
 
     #[test]
+    fn flv_tag_is_built_once_and_shared() {
+        let f = Frame::video(0x0123_4567, Bytes::from_static(&[0x17, 1, 0, 0, 0, 9]));
+        let tag = f.flv_tag().unwrap();
+        assert_eq!(
+            &tag[..],
+            &[
+                9, 0, 0, 6, 0x23, 0x45, 0x67, 0x01, 0, 0, 0, 0x17, 1, 0, 0, 0, 9, 0, 0, 0, 17
+            ]
+        );
+        assert_eq!(
+            f.flv_tag().unwrap().as_ptr(),
+            tag.as_ptr(),
+            "the same bytes"
+        );
+    }
+
+    #[test]
     fn kinds_map_to_rtmp() {
         for k in [FrameKind::Audio, FrameKind::Video, FrameKind::Data] {
             assert_eq!(FrameKind::from_type_id(k.type_id()), Some(k));

@@ -130,3 +130,84 @@ async fn supervise(runner: Arc<Runner>, key: StreamKey, mut task: OutputTask) {
         return;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::hub::{Delivery, HubConfig, PublishOptions};
+
+    async fn until(what: &str, f: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("never: {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_task_per_publish_session_of_selected_streams() {
+        let hub = Hub::new(HubConfig::default());
+        let early = hub
+            .publish(StreamKey::new("live", "early"), PublishOptions::default())
+            .unwrap();
+        let (stop, rx) = watch::channel(false);
+        let started = Arc::new(AtomicUsize::new(0));
+        let (task_hub, task_stop, count) = (hub.clone(), rx.clone(), started.clone());
+        let runner = run_per_stream(
+            hub.clone(),
+            rx,
+            "test",
+            Box::new(move |key| {
+                if key.app != "live" {
+                    return None;
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut sub = task_hub.subscribe(key.clone());
+                let mut stop = task_stop.clone();
+                Some(Box::pin(async move {
+                    loop {
+                        tokio::select! {
+                            d = sub.next() => if matches!(d, Delivery::PublisherLeft | Delivery::NotFound) {
+                                break;
+                            },
+                            () = shutdown_signal(&mut stop) => break,
+                        }
+                    }
+                }))
+            }),
+        );
+        // A stream published before the runner started is found by the first scan.
+        until("early stream started", || {
+            started.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let key = StreamKey::new("live", "a");
+        let p = hub.publish(key.clone(), PublishOptions::default()).unwrap();
+        let _other = hub
+            .publish(StreamKey::new("other", "b"), PublishOptions::default())
+            .unwrap();
+        until("live/a started", || started.load(Ordering::SeqCst) == 2).await;
+        until("its subscription", || {
+            hub.stream_stats(&key).is_some_and(|s| s.subscribers == 1)
+        })
+        .await;
+        // The session ends: so does the task, releasing the stream; a new session, a new task.
+        drop(p);
+        until("task ended", || hub.stream_stats(&key).is_none()).await;
+        let _p = hub.publish(key.clone(), PublishOptions::default()).unwrap();
+        until("live/a restarted", || started.load(Ordering::SeqCst) == 3).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 3, "one task per session");
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), runner)
+            .await
+            .expect("runner stops after its tasks")
+            .unwrap();
+        drop(early);
+    }
+}

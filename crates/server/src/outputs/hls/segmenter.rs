@@ -180,3 +180,92 @@ impl Segmenter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    const AVCC: &str = "0164000dffe100196764000dacd94141fb0110000003001000000303\
+        20f142996001000668ebe3cb22c0fdf8f800";
+
+    fn frame(kind: FrameKind, ts: u32, payload: Vec<u8>) -> Frame {
+        let mut f = Frame::new(kind, ts, Bytes::from(payload));
+        f.classify();
+        f
+    }
+
+    fn video(ts: u32, key: bool) -> Frame {
+        let nal: &[u8] = if key { &[0x65, 0x88] } else { &[0x41, 0x9a] };
+        let mut p = vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 0, 0, 0, 2];
+        p.extend_from_slice(nal);
+        frame(FrameKind::Video, ts, p)
+    }
+
+    fn headers(s: &mut Segmenter, with_video: bool) {
+        if with_video {
+            let mut p = vec![0x17, 0, 0, 0, 0];
+            p.extend(
+                (0..AVCC.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&AVCC[i..i + 2], 16).unwrap()),
+            );
+            assert!(s.frame(&frame(FrameKind::Video, 0, p)).is_none());
+        }
+        assert!(
+            s.frame(&frame(FrameKind::Audio, 0, vec![0xaf, 0, 0x12, 0x10]))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn cuts_at_keyframes_past_the_target() {
+        let mut s = Segmenter::new(StreamKey::new("a", "b"), 2000);
+        assert!(s.publisher_joined().is_none());
+        headers(&mut s, true);
+        // Frames before the first keyframe cannot start a segment.
+        assert!(s.frame(&video(0, false)).is_none());
+        let mut closed = Vec::new();
+        for i in 1..=150u32 {
+            let ts = i * 40;
+            closed.extend(s.frame(&video(ts, i % 25 == 0)));
+            closed.extend(s.frame(&frame(FrameKind::Audio, ts, vec![0xaf, 1, 0x21, 0x10])));
+        }
+        closed.extend(s.close());
+        let durations: Vec<u64> = closed.iter().map(|c| c.duration_ms).collect();
+        // Keyframes every second from 1 s: segments of 2 s, the last one to the last frame.
+        assert_eq!(durations, [2000, 2000, 1040]);
+        assert!(
+            closed
+                .iter()
+                .all(|c| !c.discontinuity && c.data.len() % 188 == 0)
+        );
+        assert!(
+            closed.iter().all(|c| c.data[..3] == [0x47, 0x40, 0x00]),
+            "PAT first"
+        );
+    }
+
+    #[test]
+    fn audio_only_cuts_anywhere_and_a_returning_publisher_is_a_discontinuity() {
+        let mut s = Segmenter::new(StreamKey::new("a", "b"), 1000);
+        s.publisher_joined();
+        headers(&mut s, false);
+        let mut closed = Vec::new();
+        for i in 0..100u32 {
+            closed.extend(s.frame(&frame(FrameKind::Audio, i * 23, vec![0xaf, 1, 0x21, 0x10])));
+        }
+        assert_eq!(closed.len(), 2);
+        assert!(closed.iter().all(|c| c.duration_ms == 1012));
+        closed.extend(s.close());
+        assert!(s.publisher_joined().is_none(), "nothing open any more");
+        headers(&mut s, false);
+        for i in 100..150u32 {
+            closed.extend(s.frame(&frame(FrameKind::Audio, i * 23, vec![0xaf, 1, 0x21, 0x10])));
+        }
+        closed.extend(s.close());
+        let flags: Vec<bool> = closed.iter().map(|c| c.discontinuity).collect();
+        assert_eq!(flags, [false, false, false, true, false]);
+    }
+}
