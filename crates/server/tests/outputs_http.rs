@@ -210,6 +210,13 @@ async fn hls_is_lossless_and_valid_ts() {
 
     let segs = segments(&server, "live", &playlist).await;
     let all: Vec<u8> = segs.concat();
+    let flv_size = std::fs::metadata(&src).unwrap().len();
+    eprintln!(
+        "HLS: {} segments, {} bytes of TS for a {flv_size}-byte FLV ({:+.1} %)",
+        segs.len(),
+        all.len(),
+        (all.len() as f64 / flv_size as f64 - 1.0) * 100.0
+    );
     let report = outputs_support::ts_check::check_ts(&all);
     assert_eq!(
         report.streams.values().copied().collect::<Vec<_>>(),
@@ -495,4 +502,52 @@ async fn hevc_and_mp3_streams_play_over_hls() {
     let p = ffprobe(&server.url("/live/mp3.m3u8"), &[]).await;
     assert_eq!(p.codecs(), ["h264", "mp3"]);
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_directory_keeps_only_live_segments_and_is_cleaned_up() {
+    if !have_ffmpeg("hls_directory_keeps_only_live_segments_and_is_cleaned_up") {
+        return;
+    }
+    let frames = read_flv(&source(Source::AudioVideo));
+    let disk = temp_dir("hls-evict");
+    let mut config = test_config();
+    config.hls.directory = Some(disk.clone());
+    config.hls.playlist_segments = 1;
+    config.hls.retained_segments = 0;
+    let config = Arc::new(config);
+    let hub = hub_for(&config);
+    let server = HttpServer::start(&hub, config).await;
+    publish(&hub, &StreamKey::new("live", "evict"), &frames, 1, None).await;
+    let playlist = ended_playlist(&server, "/live/evict.m3u8").await;
+    assert!(playlist.contains("#EXT-X-MEDIA-SEQUENCE:2\n"), "{playlist}");
+    let mut names: Vec<String> = std::fs::read_dir(disk.join("live"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        2,
+        "the playlist and its one segment: {names:?}"
+    );
+    assert!(
+        names[0].ends_with("-2.ts") && names[1] == "evict.m3u8",
+        "{names:?}"
+    );
+    // The ended playlist stays as long as it lasts (2 s), then goes, files too.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(disk.join("live")).unwrap().count() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "files never removed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        http(server.addr, "GET", "/live/evict.m3u8").await.status,
+        404
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(disk);
 }
