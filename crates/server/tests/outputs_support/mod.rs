@@ -65,64 +65,52 @@ pub enum Source {
     HevcAnnexB,
 }
 
-/// The source FLV (made once per test binary).
+/// The source file, made by ffmpeg on first use and kept in the temp dir for later runs
+/// (written under a temporary name and renamed, so concurrent test binaries agree).
 pub fn source(kind: Source) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
     static LOCK: Mutex<()> = Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = DIR.get_or_init(|| temp_dir("sources"));
-    let av = dir.join("src.flv");
-    if !av.exists() {
-        run_sync(&[
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-            "-t",
-            "6",
-            "-c:v",
-            "libx264",
-            "-g",
-            "25",
-            "-c:a",
-            "aac",
-            "-f",
-            "flv",
-            av.to_str().unwrap(),
-        ]);
-    }
-    let made = |name: &str, args: &[&str]| {
+    let dir = std::env::temp_dir().join("rtmpkit-outputs-sources-v1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let make = |name: &str, args: &[&str]| {
         let path = dir.join(name);
         if !path.exists() {
-            let mut all = vec![
-                "ffmpeg",
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc=size=320x240:rate=25",
-            ];
+            let tmp = dir.join(format!("{}.{name}", std::process::id()));
+            let mut all = vec!["ffmpeg", "-v", "error", "-y"];
             all.extend_from_slice(args);
-            all.push(path.to_str().unwrap());
+            all.push(tmp.to_str().unwrap());
             run_sync(&all);
+            std::fs::rename(&tmp, &path).unwrap();
         }
         path
     };
-    let (name, drop) = match kind {
-        Source::AudioVideo => return av,
-        Source::Mp3 => {
-            return made(
-                "mp3.flv",
+    let testsrc = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"];
+    let av = make(
+        "src.flv",
+        &[
+            &testsrc[..],
+            &[
+                "-f", "lavfi", "-i", "sine", "-t", "6", "-c:v", "libx264", "-g", "25", "-c:a",
+                "aac", "-f", "flv",
+            ],
+        ]
+        .concat(),
+    );
+    let av_path = av.to_str().unwrap().to_string();
+    match kind {
+        Source::AudioVideo => av,
+        Source::AudioOnly => make(
+            "audio.flv",
+            &["-i", &av_path, "-vn", "-c", "copy", "-f", "flv"],
+        ),
+        Source::VideoOnly => make(
+            "video.flv",
+            &["-i", &av_path, "-an", "-c", "copy", "-f", "flv"],
+        ),
+        Source::Mp3 => make(
+            "mp3.flv",
+            &[
+                &testsrc[..],
                 &[
                     "-f",
                     "lavfi",
@@ -141,11 +129,13 @@ pub fn source(kind: Source) -> PathBuf {
                     "-f",
                     "flv",
                 ],
-            );
-        }
-        Source::HevcAnnexB => {
-            return made(
-                "x265.hevc",
+            ]
+            .concat(),
+        ),
+        Source::HevcAnnexB => make(
+            "x265.hevc",
+            &[
+                &testsrc[..],
                 &[
                     "-t",
                     "2",
@@ -156,29 +146,10 @@ pub fn source(kind: Source) -> PathBuf {
                     "-f",
                     "hevc",
                 ],
-            );
-        }
-        Source::AudioOnly => ("audio.flv", "-vn"),
-        Source::VideoOnly => ("video.flv", "-an"),
-    };
-    let path = dir.join(name);
-    if !path.exists() {
-        run_sync(&[
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            av.to_str().unwrap(),
-            drop,
-            "-c",
-            "copy",
-            "-f",
-            "flv",
-            path.to_str().unwrap(),
-        ]);
+            ]
+            .concat(),
+        ),
     }
-    path
 }
 
 fn run_sync(args: &[&str]) {
