@@ -92,7 +92,7 @@ impl ServerProcess {
     pub fn try_start_on(listen: &str, extra_args: &[&str]) -> Result<ServerProcess, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rtmpkit"))
             .arg("serve")
-            .args(["--listen", listen])
+            .args(["--listen", listen, "--http-listen", "127.0.0.1:0"])
             .args(extra_args)
             .env("RTMPKIT_LOG", "info,rtmpkit::trace=info")
             .stdin(Stdio::null())
@@ -133,6 +133,17 @@ impl ServerProcess {
                 ))
             }
         }
+    }
+
+    /// The HTTP address from the start-up banner.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.log().iter().find_map(|l| {
+            l.split("listening for HTTP on ")
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        })
     }
 
     /// The RTMPS address from the start-up banner, when RTMPS is on.
