@@ -534,6 +534,98 @@ fn play_with_a_duration_stops_after_that_much_media() {
     });
 }
 
+/// The HTTP outputs and recording of the real binary, fed by a real encoder.
+#[test]
+fn http_flv_hls_and_recording_serve_what_ffmpeg_publishes() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("http");
+    let src = make_source(dir.path(), Media::AudioVideo, 8);
+    let recordings = dir.join("rec");
+    let config = dir.join("outputs.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[record]\nall = true\ndirectory = {:?}\n",
+            recordings.to_str().expect("utf-8 path")
+        ),
+    )
+    .expect("write config");
+    let server = ServerProcess::start(&["--config", config.to_str().expect("utf-8 path")]);
+    let http = server.http_addr().expect("HTTP address in the banner");
+    let mut publisher = ffmpeg_publish(&src, &server.url("web"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let (flv, hls) = (dir.join("http.flv"), dir.join("hls.flv"));
+    let flv_url = format!("http://{http}/live/web.flv");
+    let hls_url = format!("http://{http}/live/web.m3u8");
+    let flv2 = flv.clone();
+    let http_flv = std::thread::spawn(move || ffmpeg_play(&flv_url, &flv2, 3, PLAY_TIMEOUT));
+    // HLS needs a couple of finished segments first.
+    std::thread::sleep(Duration::from_millis(3000));
+    let hls_ok = ffmpeg_play(&hls_url, &hls, 2, PLAY_TIMEOUT);
+    assert!(
+        http_flv.join().expect("thread"),
+        "ffmpeg could not play HTTP-FLV"
+    );
+    assert!(hls_ok, "ffmpeg could not play HLS");
+    let _ = publisher.wait();
+    let source = framemd5(&src);
+    check_contiguous(&source, &framemd5(&flv), 30).unwrap_or_else(|e| panic!("HTTP-FLV: {e}"));
+    assert!(starts_with_keyframe(&flv));
+    // HLS repacketizes (ADTS audio, Annex B video): compare decoded video frames instead.
+    let decoded = |p: &std::path::Path| -> Vec<String> {
+        let out = Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-i"])
+            .arg(p)
+            .args(["-map", "0:v", "-f", "framemd5", "-"])
+            .output()
+            .expect("ffmpeg");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit(',').next().map(|h| h.trim().to_owned()))
+            .collect()
+    };
+    let (all, got) = (decoded(&src), decoded(&hls));
+    assert!(got.len() >= 25, "{} HLS frames", got.len());
+    assert!(
+        all.windows(got.len()).any(|w| w == &got[..]),
+        "HLS video frames are not a contiguous run of the source's"
+    );
+    // The recording holds the whole publish.
+    let files: Vec<_> = std::fs::read_dir(recordings.join("live"))
+        .expect("recording directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    // The recording starts at the first video keyframe (as every subscriber does) and holds
+    // everything after it: every video packet, and the audio from there on. The recorder
+    // closes its file once the publisher is gone; give it a moment.
+    let video_count = source.get(&0).map_or(0, Vec::len);
+    let mut recorded = framemd5(&files[0]);
+    for _ in 0..50 {
+        if recorded.get(&0).map_or(0, Vec::len) == video_count {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        recorded = framemd5(&files[0]);
+    }
+    assert_eq!(
+        recorded.get(&0),
+        source.get(&0),
+        "every video packet is recorded"
+    );
+    check_contiguous(&source, &recorded, 1).unwrap_or_else(|e| panic!("recording: {e}"));
+    let (audio_src, audio_rec) = (
+        source.get(&1).map_or(0, Vec::len),
+        recorded.get(&1).map_or(0, Vec::len),
+    );
+    assert!(
+        audio_src - audio_rec <= 2,
+        "recording: {audio_rec} of {audio_src} audio packets"
+    );
+}
+
 #[test]
 fn trace_prints_each_protocol_message() {
     let server = ServerProcess::start(&["--trace"]);

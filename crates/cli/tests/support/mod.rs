@@ -137,6 +137,7 @@ impl ServerProcess {
 
     /// The HTTP address from the start-up banner.
     pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.wait_for_log("listening for HTTP on ", Duration::from_secs(5));
         self.log().iter().find_map(|l| {
             l.split("listening for HTTP on ")
                 .nth(1)?
