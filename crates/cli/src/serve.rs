@@ -18,6 +18,9 @@ pub struct ServeArgs {
     /// TOML configuration file (every key is optional; see crates/server/rtmpkit.example.toml).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// HTTP listening address for HTTP-FLV, WebSocket-FLV and HLS [default: 0.0.0.0:8080].
+    #[arg(long, value_name = "ADDR")]
+    http_listen: Option<SocketAddr>,
     /// RTMPS (RTMP over TLS) listening address, beside the plain one [default: none].
     #[arg(long, value_name = "ADDR", requires_all = ["tls_cert", "tls_key"])]
     rtmps_listen: Option<SocketAddr>,
@@ -43,6 +46,9 @@ pub fn run(args: ServeArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let Some(http) = args.http_listen {
+        config.http_listen = http;
+    }
     if args.rtmps_listen.is_some() {
         config.rtmps_listen = args.rtmps_listen;
         config.tls_cert = args.tls_cert;
@@ -60,7 +66,7 @@ pub fn run(args: ServeArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let server = Server::bind(config).await?;
         let addr = server.local_addr()?;
-        print_banner(addr);
+        print_banner(addr, server.http_addr()?);
         if let Some(tls) = server.rtmps_addr() {
             eprintln!("rtmpkit serve: listening for RTMPS on {tls}");
         }
@@ -86,24 +92,31 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// The two commands a new user needs, with an address they can actually reach.
-fn print_banner(addr: SocketAddr) {
-    let host = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_owned()
-    } else if addr.is_ipv6() {
-        format!("[{}]", addr.ip())
-    } else {
-        addr.ip().to_string()
+/// The two commands a new user needs, with an address they can actually reach, and the HTTP
+/// outputs of the same stream.
+fn print_banner(rtmp: SocketAddr, http: SocketAddr) {
+    let host = |addr: SocketAddr| {
+        if addr.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else if addr.is_ipv6() {
+            format!("[{}]", addr.ip())
+        } else {
+            addr.ip().to_string()
+        }
     };
-    let port = if addr.port() == 1935 {
+    let port = if rtmp.port() == 1935 {
         String::new()
     } else {
-        format!(":{}", addr.port())
+        format!(":{}", rtmp.port())
     };
-    let url = format!("rtmp://{host}{port}/live/livestream");
-    eprintln!("rtmpkit serve: listening for RTMP on {addr}");
+    let url = format!("rtmp://{}{port}/live/livestream", host(rtmp));
+    let web = format!("http://{}:{}/live/livestream", host(http), http.port());
+    eprintln!("rtmpkit serve: listening for RTMP on {rtmp}");
+    eprintln!("rtmpkit serve: listening for HTTP on {http}");
     eprintln!("  publish: ffmpeg -re -i in.mp4 -c copy -f flv {url}");
     eprintln!("  play:    ffplay {url}");
+    eprintln!("           ffplay {web}.flv   (HTTP-FLV)");
+    eprintln!("           ffplay {web}.m3u8  (HLS)");
 }
 
 /// Completes on SIGINT or SIGTERM.

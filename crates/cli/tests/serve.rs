@@ -493,6 +493,48 @@ fn extended_and_wrapping_timestamps_reach_players_unchanged() {
 }
 
 #[test]
+fn play_with_a_duration_stops_after_that_much_media() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("duration");
+    let src = make_source(dir.path(), Media::AudioVideo, 3);
+    let tags = read_flv(&src);
+    let server = ServerProcess::start(&[]);
+    runtime().block_on(async {
+        let mut player = TestClient::connect(server.addr, true)
+            .await
+            .expect("player");
+        let id = player.create_stream().await.expect("stream");
+        player
+            .session
+            .play(id, "timed", -2000.0, Some(1000.0), None)
+            .expect("play");
+        player.flush().await.expect("flush");
+        let mut publisher = TestClient::connect(server.addr, false)
+            .await
+            .expect("publisher");
+        let (pid, _) = publisher.publish("timed").await.expect("publish");
+        publisher
+            .send_tags(pid, &tags, 0, false)
+            .await
+            .expect("send");
+        player
+            .until(
+                Duration::from_secs(10),
+                |e| matches!(e, ClientEvent::Status(s) if s.code == status::PLAY_STOP),
+            )
+            .await
+            .expect("Play.Stop after the duration");
+        let stamps: Vec<u32> = player.media().iter().map(|m| m.1).collect();
+        let (first, last) = (stamps[0], stamps[stamps.len() - 1]);
+        assert!(
+            last - first < 1000,
+            "media past the duration: {first}..{last}"
+        );
+        assert!(last - first >= 900, "stopped too early: {first}..{last}");
+    });
+}
+
+#[test]
 fn trace_prints_each_protocol_message() {
     let server = ServerProcess::start(&["--trace"]);
     runtime().block_on(async {

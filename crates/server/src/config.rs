@@ -12,6 +12,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+mod outputs;
+
+pub use outputs::{
+    HlsConfig, OutputConfig, RecordConfig, RecordRule, RtpOutputConfig, RtpTransport,
+    default_http_listen,
+};
+
 /// Everything `rtmpkit serve` can be told by its configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -69,6 +76,15 @@ pub struct ServerConfig {
     pub gop_cache: GopCacheConfig,
     /// `[player_queue]`: how far a player may fall behind before it skips.
     pub player_queue: PlayerQueueConfig,
+    /// `http_listen`: the HTTP listener (HTTP-FLV, WebSocket-FLV, HLS). Default
+    /// `0.0.0.0:8080`.
+    pub http_listen: SocketAddr,
+    /// `[hls]`: HLS segmenting.
+    pub hls: HlsConfig,
+    /// `[record]`: recording publish sessions to FLV files.
+    pub record: RecordConfig,
+    /// `[output]`: RTP/UDP MPEG-TS push outputs.
+    pub output: OutputConfig,
 }
 
 /// `[gop_cache]`: the frames since the last video keyframe, kept so that a new player starts
@@ -124,6 +140,10 @@ impl Default for ServerConfig {
             tls_key: None,
             gop_cache: GopCacheConfig::default(),
             player_queue: PlayerQueueConfig::default(),
+            http_listen: default_http_listen(),
+            hls: HlsConfig::default(),
+            record: RecordConfig::default(),
+            output: OutputConfig::default(),
         }
     }
 }
@@ -339,6 +359,16 @@ mod tests {
             "[player_queue]",
             "max_lag_ms",
             "max_bytes",
+            "http_listen",
+            "[hls]",
+            "target_duration_ms",
+            "playlist_segments",
+            "retained_segments",
+            "unpublish_wait_ms",
+            "[record]",
+            "all",
+            "directory",
+            "flush_interval_ms",
         ] {
             let uncommented = text
                 .lines()
@@ -426,5 +456,61 @@ mod tests {
         let err = ServerConfig::load(Path::new("/nonexistent/rtmpkit.toml")).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));
         assert!(err.to_string().contains("/nonexistent/rtmpkit.toml"));
+    }
+
+    #[test]
+    fn output_sections_are_read() {
+        let c = parse(
+            "http_listen = \"127.0.0.1:18080\"\n[hls]\ntarget_duration_ms = 1000\n\
+             playlist_segments = 3\ndirectory = \"/tmp/hls\"\n[record]\nall = true\n\
+             directory = \"/srv/rec\"\nmax_duration_ms = 60000\n\
+             [[record.streams]]\napp = \"live\"\nrecord = false\n\
+             [[record.streams]]\napp = \"live\"\nstream = \"keep\"\n\
+             [[output.rtp]]\ndestination = \"127.0.0.1:5004\"\n\
+             [[output.rtp]]\napp = \"live\"\nstream = \"a\"\ndestination = \"[::1]:6000\"\n\
+             transport = \"udp\"\npackets_per_datagram = 4\n",
+        )
+        .unwrap();
+        assert_eq!(c.http_listen, "127.0.0.1:18080".parse().unwrap());
+        assert_eq!(c.hls.target_duration, Duration::from_secs(1));
+        assert_eq!(c.hls.playlist_segments, 3);
+        assert_eq!(c.hls.directory.as_deref(), Some(Path::new("/tmp/hls")));
+        assert!(c.hls.enabled);
+        assert_eq!(c.record.max_duration, Duration::from_secs(60));
+        assert_eq!(c.record.max_bytes, 0);
+        assert!(c.record.records("other", "x"), "all = true");
+        assert!(!c.record.records("live", "x"), "app entry over all");
+        assert!(c.record.records("live", "keep"), "stream entry over app");
+        let rtp = &c.output.rtp;
+        assert_eq!(rtp.len(), 2);
+        assert_eq!(rtp[0].transport, RtpTransport::Rtp);
+        assert_eq!(rtp[0].packets_per_datagram, 7);
+        assert!(rtp[0].matches("any", "thing"));
+        assert_eq!(rtp[1].transport, RtpTransport::Udp);
+        assert_eq!(rtp[1].packets_per_datagram, 4);
+        assert!(rtp[1].matches("live", "a") && !rtp[1].matches("live", "b"));
+        assert!(
+            rtp[0]
+                .sdp()
+                .contains("m=video 5004 RTP/AVP 33\r\na=rtpmap:33 MP2T/90000")
+        );
+        assert!(rtp[1].sdp().contains("c=IN IP6 ::1"));
+    }
+
+    #[test]
+    fn output_values_out_of_range_are_refused() {
+        let (_, _, key, message) =
+            invalid("[[output.rtp]]\ndestination = \"127.0.0.1:1\"\npackets_per_datagram = 8\n");
+        assert_eq!(key.as_deref(), Some("packets_per_datagram"));
+        assert!(message.contains("1..=7"), "{message}");
+        let (_, _, key, _) = invalid("[hls]\ntarget_duration_ms = 0\n");
+        assert_eq!(key.as_deref(), Some("hls.target_duration_ms"));
+        let (_, _, _, message) = invalid("[[output.rtp]]\ntransport = \"tcp\"\n");
+        assert!(
+            message.contains("unknown variant") || message.contains("missing field"),
+            "{message}"
+        );
+        let (_, _, key, _) = invalid("[record]\nrecod = true\n");
+        assert_eq!(key.as_deref(), Some("record.recod"));
     }
 }

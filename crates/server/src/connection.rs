@@ -33,6 +33,8 @@ use crate::hub::{
 const READ_SIZE: usize = 64 * 1024;
 /// Input held while the application decides on a request; past this the socket is not read.
 const MAX_UNPROCESSED_INPUT: usize = 1 << 20;
+/// Longest chunk header: 3-byte basic header, 11-byte type 0 header, extended timestamp.
+const MAX_CHUNK_HEADER: usize = 3 + 11 + 4;
 /// Output queued for a player before no more frames are taken from the hub.
 const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 /// Most buffers handed to one vectored write.
@@ -56,6 +58,8 @@ impl ConnectionContext {
         SessionConfig {
             chunk_limits: ChunkLimits {
                 max_message_size: self.config.max_message_size,
+                // Two largest messages may be in flight at once (audio and video interleaved).
+                max_pending_bytes: 2 * self.config.max_message_size as usize,
                 ..ChunkLimits::default()
             },
             chunk_size: self.config.chunk_size,
@@ -119,6 +123,10 @@ struct Playing {
     video: bool,
     /// Video frames are dropped until a keyframe after unpausing or re-enabling video.
     need_keyframe: bool,
+    /// `play`'s duration: stop after this much media time (None: to the end).
+    duration_ms: Option<u32>,
+    /// Timestamp of the first audio or video frame sent, for the duration.
+    first_media_ts: Option<u32>,
 }
 
 struct Publishing {
@@ -201,8 +209,12 @@ impl Connection {
             } else {
                 last_read + idle
             };
-            let can_read =
-                self.closing.is_none() && self.session.buffered_input() < MAX_UNPROCESSED_INPUT;
+            // A chunk is parsed only once all of it is here, and a peer with a large chunk size
+            // sends a whole message as one chunk: always take in one chunk of the largest
+            // message allowed, or such a message would never complete.
+            let input_limit = MAX_UNPROCESSED_INPUT
+                .max(self.ctx.config.max_message_size as usize + MAX_CHUNK_HEADER);
+            let can_read = self.closing.is_none() && self.session.buffered_input() < input_limit;
             let want_frames = self.closing.is_none()
                 && self.out_bytes < OUTPUT_HIGH_WATER
                 && self.playing.as_ref().is_some_and(|p| !p.paused);
@@ -450,6 +462,10 @@ impl Connection {
             audio: true,
             video: true,
             need_keyframe: false,
+            // Negative is "to the end"; so is a duration too long to count.
+            duration_ms: (request.duration > 0.0 && request.duration < f64::from(u32::MAX))
+                .then_some(request.duration as u32),
+            first_media_ts: None,
         });
         Ok(())
     }
@@ -510,6 +526,15 @@ impl Connection {
                     if frame.is_keyframe() {
                         p.need_keyframe = false;
                     } else if !frame.is_sequence_header() {
+                        return Ok(());
+                    }
+                }
+                if let (Some(limit), FrameKind::Audio | FrameKind::Video) = (p.duration_ms, kind) {
+                    let first = *p.first_media_ts.get_or_insert(frame.timestamp());
+                    if frame.timestamp().wrapping_sub(first) >= limit {
+                        self.session.send_play_stop(stream_id)?;
+                        tracing::info!(conn = self.id, stream = %p.key, duration_ms = limit, "play: duration reached");
+                        self.playing = None;
                         return Ok(());
                     }
                 }

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod connection;
 pub mod hub;
+pub mod outputs;
 pub mod serve;
 pub mod tls;
 

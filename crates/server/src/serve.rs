@@ -43,6 +43,7 @@ pub struct Server {
     hub: Hub,
     rtmp: TcpListener,
     rtmps: Option<(TcpListener, TlsAcceptor)>,
+    http: TcpListener,
 }
 
 impl Server {
@@ -59,18 +60,25 @@ impl Server {
             Some((addr, acceptor)) => Some((bind(addr).await?, acceptor)),
             None => None,
         };
+        let http = bind(config.http_listen).await?;
         let hub = Hub::new(HubConfig::from(&config));
         Ok(Server {
             config: Arc::new(config),
             hub,
             rtmp,
             rtmps,
+            http,
         })
     }
 
     /// The RTMP address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.rtmp.local_addr()
+    }
+
+    /// The HTTP address actually bound (HTTP-FLV, WebSocket-FLV, HLS).
+    pub fn http_addr(&self) -> std::io::Result<SocketAddr> {
+        self.http.local_addr()
     }
 
     /// The RTMPS address actually bound, if RTMPS is on.
@@ -93,6 +101,17 @@ impl Server {
             shutdown: stop_rx,
             epoch: Instant::now(),
         };
+        let http = tokio::spawn(crate::outputs::http::serve(
+            self.http,
+            self.hub.clone(),
+            self.config.clone(),
+            ctx.shutdown.clone(),
+        ));
+        let push = crate::outputs::start_push_outputs(
+            &self.hub,
+            self.config.clone(),
+            ctx.shutdown.clone(),
+        );
         let permits = Arc::new(Semaphore::new(self.config.max_connections));
         let ids = AtomicU64::new(1);
         let mut tasks = JoinSet::new();
@@ -130,6 +149,11 @@ impl Server {
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while tasks.join_next().await.is_some() {}
+            // Recordings are flushed and closed before the process ends.
+            let _ = push.await;
+            if let Ok(Err(e)) = http.await {
+                tracing::warn!(error = %e, "HTTP listener failed");
+            }
         })
         .await;
         tasks.abort_all();

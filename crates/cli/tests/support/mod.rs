@@ -92,7 +92,7 @@ impl ServerProcess {
     pub fn try_start_on(listen: &str, extra_args: &[&str]) -> Result<ServerProcess, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rtmpkit"))
             .arg("serve")
-            .args(["--listen", listen])
+            .args(["--listen", listen, "--http-listen", "127.0.0.1:0"])
             .args(extra_args)
             .env("RTMPKIT_LOG", "info,rtmpkit::trace=info")
             .stdin(Stdio::null())
@@ -133,6 +133,17 @@ impl ServerProcess {
                 ))
             }
         }
+    }
+
+    /// The HTTP address from the start-up banner.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.log().iter().find_map(|l| {
+            l.split("listening for HTTP on ")
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()
+        })
     }
 
     /// The RTMPS address from the start-up banner, when RTMPS is on.
@@ -594,5 +605,67 @@ impl TestClient {
                 _ => None,
             })
             .collect()
+    }
+}
+
+// Helpers added for the limits tests (serve_limits.rs).
+
+/// Writes a configuration file `name` with `text` into `dir`; returns its path.
+pub fn write_config(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A generated source kept in the target's temporary directory across runs (made once with
+/// [`make_source`]; a half-written file is never seen, it is renamed into place).
+pub fn cached_source(media: Media, seconds: u32) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rtmpkit-sources");
+    let path = dir.join(format!("src-{media:?}-{seconds}.flv"));
+    if path.is_file() {
+        return path;
+    }
+    std::fs::create_dir_all(&dir).expect("create source cache dir");
+    let scratch = TempDir::new("source");
+    let made = make_source(scratch.path(), media, seconds);
+    // Another test may have made it meanwhile; either file is the same source.
+    if std::fs::rename(&made, &path).is_err() && !path.is_file() {
+        std::fs::copy(&made, &path).expect("store source");
+    }
+    path
+}
+
+impl TestClient {
+    /// [`TestClient::connect`] with a given session configuration and, optionally, a small
+    /// socket receive buffer (so that a player that stops reading fills it quickly).
+    pub async fn connect_with(
+        addr: SocketAddr,
+        config: ClientConfig,
+        recv_buffer: Option<u32>,
+    ) -> std::io::Result<TestClient> {
+        let session = ClientSession::new(config, 0, &mut StdRng::from_os_rng());
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        if let Some(size) = recv_buffer {
+            socket.set_recv_buffer_size(size)?;
+        }
+        let socket = socket.connect(addr).await?;
+        socket.set_nodelay(true)?;
+        let mut client = TestClient {
+            session,
+            socket,
+            events: Vec::new(),
+            buf: vec![0; 64 * 1024],
+        };
+        client
+            .until(Duration::from_secs(5), |e| {
+                matches!(e, ClientEvent::Connected { .. })
+            })
+            .await
+            .ok_or_else(|| std::io::Error::other("connect did not succeed"))?;
+        Ok(client)
     }
 }

@@ -11,14 +11,18 @@
 //! | `tables` | [`Pat`], [`Pmt`], [`StreamType`] |
 //! | `pes` | [`PesHeader`], [`PesAssembler`] |
 //! | `crc` | [`crc32_mpeg2`] |
+//! | `mux` | [`TsMuxer`]: FLV audio/video payloads in, packets out (HLS, RTP/UDP outputs) |
 
 mod crc;
+mod mux;
+mod mux_es;
 mod packet;
 mod pes;
 mod psi;
 mod tables;
 
 pub use crc::crc32_mpeg2;
+pub use mux::{MuxError, TsMuxer, TsMuxerConfig, TsTrack, TsUnit};
 pub use packet::{
     AdaptationField, AdaptationFieldControl, CcCheck, ContinuityChecker, Pcr, TsHeader, TsPacket,
     encode_packet,

@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use rtmpkit_proto::amf::amf0;
 use rtmpkit_proto::flv::{
-    AudioTagHeader, ON_METADATA, SET_DATA_FRAME, VideoTagHeader, set_data_frame_to_on_metadata,
+    AudioTagHeader, FlvWriter, ON_METADATA, SET_DATA_FRAME, TagType, VideoTagHeader,
+    set_data_frame_to_on_metadata,
 };
 use rtmpkit_proto::rtmp::chunk::{ChunkError, MessageHeader, serialize_fmt0};
 
@@ -94,6 +95,7 @@ pub struct Frame {
     shared_chunk_size: u32,
     shared: OnceLock<Result<Bytes, ChunkError>>,
     counters: Option<Arc<SerializationCounters>>,
+    flv_tag: OnceLock<Option<Bytes>>,
 }
 
 impl Frame {
@@ -109,6 +111,7 @@ impl Frame {
             shared_chunk_size: 0,
             shared: OnceLock::new(),
             counters: None,
+            flv_tag: OnceLock::new(),
         }
     }
 
@@ -223,6 +226,24 @@ impl Frame {
             stream_id,
         };
         serialize_fmt0(chunk_size, csid, &header, &self.payload)
+    }
+
+    /// The frame as one FLV tag: tag header (with [`timestamp`](Frame::timestamp)), payload
+    /// and PreviousTagSize. Built once, by the first HTTP-FLV viewer that asks, and shared by
+    /// all. `None` for a payload too long for an FLV tag (2^24 bytes or more).
+    pub fn flv_tag(&self) -> Option<Bytes> {
+        self.flv_tag
+            .get_or_init(|| {
+                let tag_type = TagType::from_u5(self.kind.type_id());
+                let prefix =
+                    FlvWriter::tag_prefix(tag_type, self.timestamp, self.payload.len()).ok()?;
+                let mut out = Vec::with_capacity(prefix.len() + self.payload.len() + 4);
+                out.extend_from_slice(&prefix);
+                out.extend_from_slice(&self.payload);
+                out.extend_from_slice(&FlvWriter::tag_suffix(self.payload.len()));
+                Some(Bytes::from(out))
+            })
+            .clone()
     }
 
     /// Classifies the frame (and strips `@setDataFrame`); done once, before the push.
@@ -425,6 +446,23 @@ mod tests {
         f.classify();
         assert!(!f.is_metadata());
         assert_eq!(f.payload(), &cue);
+    }
+
+    #[test]
+    fn flv_tag_is_built_once_and_shared() {
+        let f = Frame::video(0x0123_4567, Bytes::from_static(&[0x17, 1, 0, 0, 0, 9]));
+        let tag = f.flv_tag().unwrap();
+        assert_eq!(
+            &tag[..],
+            &[
+                9, 0, 0, 6, 0x23, 0x45, 0x67, 0x01, 0, 0, 0, 0x17, 1, 0, 0, 0, 9, 0, 0, 0, 17
+            ]
+        );
+        assert_eq!(
+            f.flv_tag().unwrap().as_ptr(),
+            tag.as_ptr(),
+            "the same bytes"
+        );
     }
 
     #[test]

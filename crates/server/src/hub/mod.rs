@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::config::{GopCacheConfig, PlayerQueueConfig, ServerConfig};
 
@@ -119,6 +119,19 @@ pub enum PublishError {
     AlreadyPublishing { key: StreamKey, by: String },
 }
 
+/// A stream's publisher came or went: what per-stream outputs (HLS, recording, RTP push)
+/// start on. See [`Hub::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// A publisher session began (also after a takeover).
+    Published(StreamKey),
+    /// The stream's publisher session ended.
+    Unpublished(StreamKey),
+}
+
+/// Events buffered per [`Hub::events`] receiver before it lags.
+const EVENT_CAPACITY: usize = 1024;
+
 /// Hub-wide counters of rare events, and the serialization counts of removed streams.
 #[derive(Debug, Default)]
 pub(crate) struct HubCounters {
@@ -198,6 +211,7 @@ pub(crate) struct HubShared {
     streams: Mutex<HashMap<StreamKey, Arc<Stream>>>,
     counters: Arc<HubCounters>,
     next_id: AtomicU64,
+    events: broadcast::Sender<StreamEvent>,
 }
 
 /// The stream registry. Cheap to clone; every clone is the same hub.
@@ -214,6 +228,7 @@ impl Hub {
                 streams: Mutex::new(HashMap::new()),
                 counters: Arc::default(),
                 next_id: AtomicU64::new(1),
+                events: broadcast::Sender::new(EVENT_CAPACITY),
             }),
         }
     }
@@ -267,6 +282,8 @@ impl Hub {
             stream
         };
         stream.wake();
+        // Sent after the state changed, so a receiver that checks the stream finds it published.
+        let _ = shared.events.send(StreamEvent::Published(key.clone()));
         tracing::info!(stream = %key, publisher = %options.label, session = id, "publishing");
         Ok(Publisher {
             hub: shared.clone(),
@@ -301,6 +318,12 @@ impl Hub {
             rx,
             pos,
         }
+    }
+
+    /// Publisher changes from now on. A receiver that lags (more than a thousand events behind)
+    /// gets `RecvError::Lagged` and should look at [`Hub::streams`] again.
+    pub fn events(&self) -> broadcast::Receiver<StreamEvent> {
+        self.shared.events.subscribe()
     }
 
     /// The hub's counters now.
@@ -352,7 +375,8 @@ impl HubShared {
     fn unpublish(&self, stream: &Arc<Stream>, session: u64) {
         let mut streams = self.streams.lock();
         let mut st = stream.state.write();
-        if st.session_id() == Some(session) {
+        let ended = st.session_id() == Some(session);
+        if ended {
             st.end_session(&self.config);
             tracing::info!(stream = %stream.key, session, "unpublished");
         }
@@ -363,6 +387,11 @@ impl HubShared {
         }
         drop(streams);
         stream.wake();
+        if ended {
+            let _ = self
+                .events
+                .send(StreamEvent::Unpublished(stream.key.clone()));
+        }
     }
 
     /// A subscription ended.

@@ -25,6 +25,17 @@ pub enum ChunkError {
         offset: u64,
     },
 
+    /// Incomplete messages across all chunk streams would hold more than
+    /// [`ChunkLimits::max_pending_bytes`](super::ChunkLimits).
+    #[error(
+        "chunk at offset {offset}: incomplete messages would hold {pending} bytes, over the limit of {limit} bytes"
+    )]
+    TooMuchPending {
+        pending: usize,
+        limit: usize,
+        offset: u64,
+    },
+
     /// A message header declared a length over [`ChunkLimits::max_message_size`](super::ChunkLimits).
     #[error(
         "chunk at offset {offset}: chunk stream {csid} declares a {length}-byte message, over the limit of {limit} bytes"

@@ -75,6 +75,10 @@ pub struct ChunkLimits {
     /// Most chunk streams (distinct csids) a peer may open. Default 64; real encoders use
     /// fewer than 10.
     pub max_chunk_streams: usize,
+    /// Most payload bytes all incomplete messages together may hold. Default 16 MiB: two
+    /// largest messages interleaved; without it a peer could keep `max_chunk_streams`
+    /// messages of `max_message_size` half-sent at once.
+    pub max_pending_bytes: usize,
 }
 
 impl Default for ChunkLimits {
@@ -82,6 +86,7 @@ impl Default for ChunkLimits {
         ChunkLimits {
             max_message_size: 8 << 20,
             max_chunk_streams: 64,
+            max_pending_bytes: 16 << 20,
         }
     }
 }

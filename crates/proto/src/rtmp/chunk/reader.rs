@@ -108,6 +108,8 @@ pub struct ChunkReader {
     chunk_size: u32,
     limits: ChunkLimits,
     streams: HashMap<u32, StreamState>,
+    /// Payload bytes held by incomplete messages, all chunk streams together.
+    pending: usize,
     failed: Option<ChunkError>,
 }
 
@@ -126,6 +128,7 @@ impl ChunkReader {
             chunk_size: DEFAULT_CHUNK_SIZE,
             limits,
             streams: HashMap::new(),
+            pending: 0,
             failed: None,
         }
     }
@@ -217,8 +220,12 @@ impl ChunkReader {
                 return Err(ChunkError::InvalidChunkSize { value, offset });
             }
             self.chunk_size = value;
-        } else if let Some(stream) = self.streams.get_mut(&value) {
-            stream.partial = None;
+        } else if let Some(partial) = self
+            .streams
+            .get_mut(&value)
+            .and_then(|stream| stream.partial.take())
+        {
+            self.pending -= partial.data.len();
         }
         Ok(())
     }
@@ -399,7 +406,15 @@ impl ChunkReader {
         let Some(partial) = stream.partial.as_mut() else {
             return Ok(Step::Consumed);
         };
+        if self.pending + take > self.limits.max_pending_bytes {
+            return Err(ChunkError::TooMuchPending {
+                pending: self.pending + take,
+                limit: self.limits.max_pending_bytes,
+                offset,
+            });
+        }
         append_bounded(&mut partial.data, &self.buf[..take], length as usize);
+        self.pending += take;
         self.buf.advance(take);
         partial.chunk_count += 1;
         partial.missing_extended_repeats += u32::from(missing_repeat);
@@ -409,6 +424,7 @@ impl ChunkReader {
         let Some(done) = stream.partial.take() else {
             return Ok(Step::Consumed);
         };
+        self.pending -= done.data.len();
         Ok(Step::Message(RawMessage {
             csid,
             timestamp: stream.timestamp,

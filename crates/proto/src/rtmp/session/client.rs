@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use bytes::Bytes;
 use rand::RngCore;
 
-use super::link::{Link, Received};
+use super::link::{HandshakeProgress, Link, Received, drive_handshake};
 use super::{MediaKind, SessionError, TraceRecord};
 use crate::amf::Amf0Value;
 use crate::rtmp::chunk::ChunkLimits;
@@ -195,26 +195,22 @@ impl ClientSession {
         result
     }
 
-    fn feed_inner(&mut self, mut data: &[u8]) -> Result<(), SessionError> {
+    fn feed_inner(&mut self, data: &[u8]) -> Result<(), SessionError> {
         self.link.count_received(data.len())?;
-        if let Some(handshake) = &mut self.handshake {
-            let used = handshake.feed(data)?;
-            while let Some(bytes) = handshake.poll_transmit() {
-                self.link.send_raw(bytes);
+        let data = match drive_handshake(&mut self.handshake, &mut self.link, data)? {
+            HandshakeProgress::Pending => return Ok(()),
+            HandshakeProgress::Done(data) => data,
+            HandshakeProgress::Completed { summary, rest } => {
+                if let Some(summary) = summary {
+                    self.events
+                        .push_back(ClientEvent::HandshakeComplete(summary));
+                }
+                self.phase = Phase::Connecting;
+                let connect = Command::connect(CONNECT_TRANSACTION, &self.config.connect);
+                self.send_command(client_csid::CONNECTION, 0, connect)?;
+                rest
             }
-            if !handshake.is_complete() {
-                return Ok(());
-            }
-            if let Some(summary) = handshake.summary() {
-                self.events
-                    .push_back(ClientEvent::HandshakeComplete(*summary));
-            }
-            self.handshake = None;
-            self.phase = Phase::Connecting;
-            let connect = Command::connect(CONNECT_TRANSACTION, &self.config.connect);
-            self.send_command(client_csid::CONNECTION, 0, connect)?;
-            data = data.get(used..).unwrap_or_default();
-        }
+        };
         self.link.push(data);
         while let Some(received) = self.link.next_message()? {
             self.on_message(received)?;

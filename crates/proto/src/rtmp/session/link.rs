@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{Direction, SessionError, TraceRecord};
 use crate::rtmp::chunk::{AckWindow, ChunkLimits, ChunkReader, ChunkWriter, MessageHeader};
+use crate::rtmp::handshake::{ClientHandshake, HandshakeError, HandshakeSummary, ServerHandshake};
 use crate::rtmp::message::{LimitType, Message, UserControlEvent};
 
 /// Chunk stream ids used for what this side sends, by kind (nginx's RTMP module uses the same).
@@ -22,6 +23,73 @@ pub mod csid {
     pub const AUDIO: u32 = 6;
     /// Video messages.
     pub const VIDEO: u32 = 7;
+}
+
+/// What the sessions need of either side's handshake.
+pub(crate) trait Handshake {
+    fn feed(&mut self, data: &[u8]) -> Result<usize, HandshakeError>;
+    fn poll_transmit(&mut self) -> Option<Bytes>;
+    fn is_complete(&self) -> bool;
+    fn summary(&self) -> Option<&HandshakeSummary>;
+}
+
+macro_rules! handshake_impl {
+    ($t:ty) => {
+        impl Handshake for $t {
+            fn feed(&mut self, data: &[u8]) -> Result<usize, HandshakeError> {
+                <$t>::feed(self, data)
+            }
+            fn poll_transmit(&mut self) -> Option<Bytes> {
+                <$t>::poll_transmit(self)
+            }
+            fn is_complete(&self) -> bool {
+                <$t>::is_complete(self)
+            }
+            fn summary(&self) -> Option<&HandshakeSummary> {
+                <$t>::summary(self)
+            }
+        }
+    };
+}
+handshake_impl!(ServerHandshake);
+handshake_impl!(ClientHandshake);
+
+/// Where the bytes of one `feed` go while the handshake runs.
+pub(crate) enum HandshakeProgress<'a> {
+    /// The handshake took everything and is not done yet.
+    Pending,
+    /// The handshake completed with this call; `rest` is chunk-stream data that followed it.
+    Completed {
+        summary: Option<HandshakeSummary>,
+        rest: &'a [u8],
+    },
+    /// The handshake was already over: all of `data` is chunk-stream data.
+    Done(&'a [u8]),
+}
+
+/// Runs `data` through the handshake while there is one, queueing its replies on `link`, and
+/// drops the handshake once it completes.
+pub(crate) fn drive_handshake<'a, H: Handshake>(
+    handshake: &mut Option<H>,
+    link: &mut Link,
+    data: &'a [u8],
+) -> Result<HandshakeProgress<'a>, HandshakeError> {
+    let Some(h) = handshake else {
+        return Ok(HandshakeProgress::Done(data));
+    };
+    let used = h.feed(data)?;
+    while let Some(bytes) = h.poll_transmit() {
+        link.send_raw(bytes);
+    }
+    if !h.is_complete() {
+        return Ok(HandshakeProgress::Pending);
+    }
+    let summary = h.summary().copied();
+    *handshake = None;
+    Ok(HandshakeProgress::Completed {
+        summary,
+        rest: data.get(used..).unwrap_or_default(),
+    })
 }
 
 /// One received message: its chunk-level header and its decoded form.

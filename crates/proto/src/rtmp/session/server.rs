@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 use rand::RngCore;
 
-use super::link::{Link, Received, csid};
+use super::link::{HandshakeProgress, Link, Received, csid, drive_handshake};
 use super::{MediaKind, SessionError, TraceRecord};
 use crate::amf::Amf0Value;
 use crate::rtmp::chunk::ChunkLimits;
@@ -213,24 +213,20 @@ impl ServerSession {
         result
     }
 
-    fn feed_inner(&mut self, mut data: &[u8]) -> Result<(), SessionError> {
+    fn feed_inner(&mut self, data: &[u8]) -> Result<(), SessionError> {
         self.link.count_received(data.len())?;
-        if let Some(handshake) = &mut self.handshake {
-            let used = handshake.feed(data)?;
-            while let Some(bytes) = handshake.poll_transmit() {
-                self.link.send_raw(bytes);
+        let data = match drive_handshake(&mut self.handshake, &mut self.link, data)? {
+            HandshakeProgress::Pending => return Ok(()),
+            HandshakeProgress::Done(data) => data,
+            HandshakeProgress::Completed { summary, rest } => {
+                if let Some(summary) = summary {
+                    self.events
+                        .push_back(ServerEvent::HandshakeComplete(summary));
+                }
+                self.phase = Phase::AwaitingConnect;
+                rest
             }
-            if !handshake.is_complete() {
-                return Ok(());
-            }
-            if let Some(summary) = handshake.summary() {
-                self.events
-                    .push_back(ServerEvent::HandshakeComplete(*summary));
-            }
-            self.handshake = None;
-            self.phase = Phase::AwaitingConnect;
-            data = data.get(used..).unwrap_or_default();
-        }
+        };
         self.link.push(data);
         self.process()
     }

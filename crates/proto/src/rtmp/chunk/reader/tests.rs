@@ -567,3 +567,57 @@ fn set_chunk_size_override_is_checked() {
     r.set_chunk_size(60000).unwrap();
     assert_eq!(r.chunk_size(), 60000);
 }
+
+#[test]
+fn incomplete_messages_together_are_bounded() {
+    // Four chunk streams each start a 1000-byte message at chunk size 128 and never finish it:
+    // 512 bytes pending is within a 600-byte limit, the fifth stream's first chunk is not.
+    let limits = ChunkLimits {
+        max_pending_bytes: 600,
+        ..ChunkLimits::default()
+    };
+    let mut r = ChunkReader::new(limits);
+    for csid in 3..7 {
+        r.push(&cat(&[&t0(csid, 0, 1000, 9, 1), &[0u8; 128]]));
+    }
+    assert_eq!(r.poll_message().unwrap(), None);
+    r.push(&cat(&[&t0(7, 0, 1000, 9, 1), &[0u8; 128]]));
+    let err = r.poll_message().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ChunkError::TooMuchPending {
+                pending: 640,
+                limit: 600,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn completed_and_aborted_messages_release_their_bytes() {
+    let limits = ChunkLimits {
+        max_pending_bytes: 300,
+        ..ChunkLimits::default()
+    };
+    let mut r = ChunkReader::new(limits);
+    // 100 rounds of a two-chunk message: only one is ever pending at a time.
+    for _ in 0..100 {
+        r.push(&cat(&[
+            &t0(4, 0, 200, 9, 1),
+            &[1u8; 128],
+            &t3(4),
+            &[2u8; 72],
+        ]));
+        assert_eq!(r.poll_message().unwrap().unwrap().payload.len(), 200);
+    }
+    // An aborted half message frees its bytes too.
+    for _ in 0..10 {
+        r.push(&cat(&[&t0(5, 0, 200, 9, 1), &[3u8; 128]]));
+        r.push(&cat(&[&t0(2, 0, 4, 2, 0), &5u32.to_be_bytes()]));
+        assert_eq!(r.poll_message().unwrap().unwrap().type_id, 2);
+    }
+    assert_eq!(r.pending, 0);
+}
