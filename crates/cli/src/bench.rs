@@ -160,16 +160,23 @@ async fn play(args: PlayArgs, json: bool) -> anyhow::Result<ExitCode> {
     config.read_buffer = args.read_buffer;
     config.server_pid = args.server_pid;
     let report = run_play(config).await?;
-    if json {
-        println!("{}", report.to_json());
+    emit(if json {
+        report.to_json() + "\n"
     } else {
-        print!("{}", report.to_table());
-    }
+        report.to_table()
+    });
     Ok(if report.connected == 0 {
         ExitCode::from(crate::EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Prints a report; a closed standard output (the reader went away) is not an error.
+fn emit(text: String) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Resolves at the first Ctrl-C.
@@ -195,11 +202,11 @@ async fn publish(args: PublishArgs, json: bool) -> anyhow::Result<ExitCode> {
     let report = run_publish(config, interrupted())
         .await
         .context("bench publish")?;
-    if json {
-        println!("{}", report.to_json());
+    emit(if json {
+        report.to_json() + "\n"
     } else {
-        print!("{}", report.to_table());
-    }
+        report.to_table()
+    });
     Ok(if report.connected == 0 {
         ExitCode::from(crate::EXIT_FAILED)
     } else {

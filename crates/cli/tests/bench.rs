@@ -107,6 +107,58 @@ fn bench_play_reports_players_bitrate_and_latency() {
 }
 
 #[test]
+fn bench_play_over_http_flv() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("bench-http");
+    let src = make_source(dir.path(), Media::AudioVideo, 4);
+    let server = ServerProcess::start(&[]);
+    assert!(server.wait_for_log("listening for HTTP", Duration::from_secs(10)));
+    let http = server.http_addr().expect("the server listens for HTTP");
+    let publisher = bench_publish(&server.url("web"), &src, 10);
+    assert!(server.wait_for_log("publishing", Duration::from_secs(10)));
+    let url = format!("http://{http}/live/web.flv");
+    let out = rtmpkit()
+        .args(["bench", "--json", "play", "--http-flv", &url, "-n", "10"])
+        .args(["--duration", "2", "--warmup", "0.5"])
+        .output()
+        .expect("run rtmpkit bench play --http-flv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("the report is JSON");
+    assert_eq!(report["protocol"], "http-flv");
+    assert_eq!(report["connected"], 10, "{report:#}");
+    assert_eq!(report["without_media"], 0, "{report:#}");
+    assert!(report["bitrate_kbps"]["min"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["latency_ms"]["samples"].as_u64().unwrap() >= 10,
+        "{report:#}"
+    );
+    // A stream nobody publishes is an HTTP error, counted per reason.
+    let missing = format!("http://{http}/live/nobody.flv");
+    let out = rtmpkit()
+        .args(["bench", "--json", "play", &missing, "-n", "2"])
+        .args([
+            "--connect-timeout",
+            "2",
+            "--duration",
+            "0.2",
+            "--warmup",
+            "0",
+        ])
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the report is JSON");
+    assert_eq!(report["connected"], 0, "{report:#}");
+    let mut publisher = publisher;
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
+
+#[test]
 fn a_decoder_plays_the_stream_with_send_times() {
     require_tools!("ffmpeg");
     let dir = TempDir::new("bench-decode");
