@@ -80,7 +80,9 @@ pub struct PlayConfig {
     pub window: Duration,
     /// For each player's connect, handshake and play request.
     pub connect_timeout: Duration,
-    /// Players connecting at once during the ramp.
+    /// Players connecting at once during the ramp. Default 100: below the listen backlog of
+    /// 128 that many servers use (tokio's default), past which SYNs are dropped and retried a
+    /// second later, which would measure the backlog rather than time to first frame.
     pub connect_concurrency: usize,
     /// Source addresses (127.0.0.1, .2, …) to spread connections over; `None`: one per
     /// [`PLAYERS_PER_SOURCE`] players when the target is IPv4 loopback, else the system's.
@@ -104,7 +106,7 @@ impl PlayConfig {
             warmup: Duration::from_secs(2),
             window: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
-            connect_concurrency: 200,
+            connect_concurrency: 100,
             source_addresses: None,
             behind_threshold: Duration::from_secs(1),
             read_buffer: 16 * 1024,

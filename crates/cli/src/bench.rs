@@ -56,8 +56,9 @@ struct PlayArgs {
     /// 20000 players on IPv4 loopback].
     #[arg(long, value_name = "K")]
     source_addrs: Option<usize>,
-    /// Players connecting at the same time during the ramp.
-    #[arg(long, value_name = "N", default_value_t = 200)]
+    /// Players connecting at the same time during the ramp (more than the server's listen
+    /// backlog, often 128, makes some connections wait for a SYN retry a second later).
+    #[arg(long, value_name = "N", default_value_t = 100)]
     connect_concurrency: usize,
     /// Seconds each player has to connect and start playing.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
