@@ -7,7 +7,8 @@
 //! | [`sendtime`] | the send time a publisher embeds in each H.264 frame (an SEI NAL unit) |
 //! | [`tally`] | what one player observes: bytes, first frame, lag, skips, latencies |
 //! | [`report`] | the players summed up: JSON or a table |
-//! | [`http_flv`] | the HTTP-FLV player: response head, chunked decoding, FLV tag scanner |
+//! | [`http_flv`] | the HTTP-FLV player task and its URLs |
+//! | [`http_wire`] | response head, chunked decoding and FLV tag scanning, without I/O |
 //! | [`procstat`] | CPU and memory of a process from `/proc` |
 //!
 //! Players are cheap on purpose, so that the load generator is not what is measured: each is
@@ -16,6 +17,7 @@
 //! scanner), and looks only at timestamps and the first bytes of video frames.
 
 pub mod http_flv;
+pub mod http_wire;
 pub mod play;
 pub mod procstat;
 pub mod publish;
