@@ -1,6 +1,7 @@
 //! `rtmpkit`: one binary for rtmpkit's jobs. Each subcommand parses its arguments and calls a
 //! library crate; nothing protocol-related lives here.
 
+mod bench;
 mod connection_args;
 mod play;
 mod progress;
@@ -40,6 +41,8 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Play a stream from an RTMP(S) server into an FLV file (or standard output).
     Play(play::PlayArgs),
+    /// Load generator: many players or real-time publishers, with latency and bitrate figures.
+    Bench(bench::BenchArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Bench(args) => return bench::run(args, cli.verbose),
         other => other,
     };
     init_logging(cli.verbose);
@@ -88,7 +92,7 @@ fn main() -> ExitCode {
         match command {
             Command::Publish(args) => publish::run(args).await,
             Command::Play(args) => play::run(args).await,
-            Command::Serve(_) => unreachable!("served above"),
+            Command::Serve(_) | Command::Bench(_) => unreachable!("run above"),
         }
     });
     match result {

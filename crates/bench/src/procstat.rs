@@ -1,0 +1,106 @@
+//! CPU time and resident memory of a process, from Linux's `/proc/PID/stat` and
+//! `/proc/PID/status`: what the bench reports about the server it loads, and about itself.
+
+use std::io;
+
+/// One look at a process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcSample {
+    /// User plus system CPU time so far, seconds.
+    pub cpu_s: f64,
+    /// Resident set size, KiB.
+    pub rss_kib: u64,
+}
+
+/// Samples process `pid` now.
+pub fn sample(pid: u32) -> io::Result<ProcSample> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let ticks = cpu_ticks(&stat).ok_or_else(|| bad(pid, "stat"))?;
+    let rss_kib = vm_rss_kib(&status).ok_or_else(|| bad(pid, "status"))?;
+    Ok(ProcSample {
+        cpu_s: ticks as f64 / clock_ticks_per_second(),
+        rss_kib,
+    })
+}
+
+fn bad(pid: u32, file: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("/proc/{pid}/{file}: unexpected format"),
+    )
+}
+
+/// utime + stime (fields 14 and 15) from a `/proc/PID/stat` line. The command name (field 2)
+/// is in parentheses and may hold spaces and parentheses, so fields are counted after the last
+/// `)`.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after.split_whitespace();
+    // `after` starts at field 3 (state): utime is the 12th field from there.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// `VmRSS:` from `/proc/PID/status`, KiB.
+fn vm_rss_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}
+
+/// Raises this process's open-file limit to its hard limit (thousands of players need
+/// thousands of sockets); returns the soft limit now in force.
+pub fn raise_open_files_limit() -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the struct we pass and nothing else.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(limit.rlim_cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_and_status() {
+        let stat = "1234 (rtmp kit) (x)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0 55 1000 200";
+        assert_eq!(cpu_ticks(stat), Some(325));
+        assert_eq!(cpu_ticks("garbage"), None);
+        let status = "Name:\trtmpkit\nVmPeak:\t  9000 kB\nVmRSS:\t    5120 kB\n";
+        assert_eq!(vm_rss_kib(status), Some(5120));
+        assert_eq!(vm_rss_kib("Name: x\n"), None);
+    }
+
+    #[test]
+    fn samples_this_process() {
+        let s = sample(std::process::id()).unwrap();
+        assert!(s.rss_kib > 0);
+        assert!(s.cpu_s >= 0.0);
+        assert!(raise_open_files_limit().unwrap() > 0);
+    }
+}
