@@ -235,12 +235,26 @@ fn log_ending(id: u64, peer: SocketAddr, ending: Ending) {
     }
 }
 
+/// Pending connections the kernel queues before the accept loop takes them: enough for a
+/// thousand players arriving at once (tokio's default of 128 makes the rest retry a second later).
+const LISTEN_BACKLOG: u32 = 1024;
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| {
+    let classify = |source: std::io::Error| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
             StartError::AddressInUse { addr }
         } else {
             StartError::Bind { addr, source }
         }
-    })
+    };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(classify)?;
+    // A restarted server can bind again while old connections sit in TIME_WAIT.
+    socket.set_reuseaddr(true).map_err(classify)?;
+    socket.bind(addr).map_err(classify)?;
+    socket.listen(LISTEN_BACKLOG).map_err(classify)
 }
