@@ -2,6 +2,7 @@
 //! library crate; nothing protocol-related lives here.
 
 mod connection_args;
+mod dissect;
 mod play;
 mod progress;
 mod publish;
@@ -40,6 +41,8 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Play a stream from an RTMP(S) server into an FLV file (or standard output).
     Play(play::PlayArgs),
+    /// Read a pcap/pcapng capture and show its RTMP and RTP/MPEG-TS sessions.
+    Dissect(dissect::DissectArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Dissect(args) => return dissect::run(args),
         other => other,
     };
     init_logging(cli.verbose);
@@ -88,7 +92,7 @@ fn main() -> ExitCode {
         match command {
             Command::Publish(args) => publish::run(args).await,
             Command::Play(args) => play::run(args).await,
-            Command::Serve(_) => unreachable!("served above"),
+            Command::Serve(_) | Command::Dissect(_) => unreachable!("run above"),
         }
     });
     match result {

@@ -221,6 +221,12 @@ impl TcpReassembler {
         self.budget.buffered_total
     }
 
+    /// Index of the connection a segment from `src` to `dst` belongs to, if seen.
+    pub fn connection_index(&self, src: SocketAddr, dst: SocketAddr) -> Option<u64> {
+        let key = if src <= dst { (src, dst) } else { (dst, src) };
+        self.conns.get(&key).map(|c| c.info.index)
+    }
+
     /// Number of connections seen so far.
     pub fn connection_count(&self) -> u64 {
         self.next_index
