@@ -73,7 +73,7 @@ struct WithProgress<'a, O> {
 impl<O: FrameObserver> FrameObserver for WithProgress<'_, O> {
     fn frame(&mut self, f: &FrameCtx<'_>, events: &[RtmpEvent]) -> io::Result<()> {
         self.frames += 1;
-        if self.frames % 512 == 0
+        if self.frames.is_multiple_of(512)
             && let Some(bar) = self.bar
         {
             bar.set_position(self.count.load(Ordering::Relaxed));

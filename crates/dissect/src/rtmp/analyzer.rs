@@ -137,7 +137,7 @@ impl StreamSink for RtmpAnalyzer {
             let slot = match classify(&self.config, info, tcp, stream_offset, bytes) {
                 Some((start, forced)) => {
                     let rtmpe = matches!(bytes.first(), Some(6 | 8 | 9));
-                    let mut conn = Conn::new(info, start, forced);
+                    let mut conn = Conn::new(info, start, forced, self.config.chunk_size);
                     if rtmpe && forced && stream_offset == 0 && info.syn_seen {
                         conn.set_now(self.now.0, self.now.1);
                         conn.problem(&mut ctx, Some(RtmpDir::C2S), self.now.0, ProblemKind::Handshake, Severity::Warning, format!(

@@ -51,6 +51,9 @@ pub(crate) struct DirState {
     checks: DirChecks,
     open_sid: u32,
     closed: bool,
+    /// Chunk size in force before the last message (a Set Chunk Size is applied by the
+    /// reader as soon as it is read, but was itself read at the old size).
+    chunk_size: u32,
 }
 
 impl DirState {
@@ -72,6 +75,7 @@ impl DirState {
             checks: DirChecks::default(),
             open_sid: 1,
             closed: false,
+            chunk_size: rtmpkit_proto::rtmp::chunk::DEFAULT_CHUNK_SIZE,
         }
     }
 }
@@ -102,7 +106,12 @@ pub(crate) enum Start {
 }
 
 impl Conn {
-    pub(crate) fn new(info: &ConnectionInfo, start: Start, forced: bool) -> Conn {
+    pub(crate) fn new(
+        info: &ConnectionInfo,
+        start: Start,
+        forced: bool,
+        chunk_size_hint: Option<u32>,
+    ) -> Conn {
         let (client_tcp, phase) = match start {
             Start::Handshake { client_tcp } => (client_tcp, Phase::Handshake),
             Start::MidStream { client_tcp } => (client_tcp, Phase::Hunting),
@@ -115,6 +124,11 @@ impl Conn {
         if phase == Phase::Hunting {
             for d in &mut dirs {
                 d.hunt = Some((HuntReason::MidStream, 0, info.first_frame));
+                if let Some(cs) = chunk_size_hint
+                    && d.reader.set_chunk_size(cs).is_ok()
+                {
+                    d.chunk_size = cs;
+                }
             }
         }
         Conn {
@@ -298,6 +312,7 @@ impl Conn {
                     if changed {
                         let _ = d.reader.set_chunk_size(chunk_size);
                     }
+                    d.chunk_size = d.reader.chunk_size();
                     d.phase = Phase::Chunks;
                     self.resynced(ctx, dir, changed);
                     return true;
@@ -545,7 +560,13 @@ impl Conn {
             .frames
             .frame_at(raw.info.end_offset.saturating_sub(1))
             .unwrap_or(now);
-        let chunk_size = d.reader.chunk_size();
+        let chunk_size = if raw.type_id == 1 {
+            d.chunk_size
+        } else {
+            d.reader.chunk_size()
+        };
+        d.chunk_size = d.reader.chunk_size();
+        let chunk_size_now = d.chunk_size;
         let first_fmt = raw.info.first_fmt;
         let mut starts_without_type0 = false;
         let known = if first_fmt == 0 {
@@ -570,7 +591,7 @@ impl Conn {
         let report = &mut self.report.dirs[i];
         report.messages += 1;
         *report.by_type.entry(raw.type_id).or_insert(0) += 1;
-        report.chunk_size = chunk_size;
+        report.chunk_size = chunk_size_now;
 
         let message = Message::decode(raw.type_id, raw.payload.clone());
         let media = MediaHeader::decode(raw.type_id, &raw.payload);

@@ -46,7 +46,7 @@ pub fn handshake_tree(out: &mut String, h: &HandshakeEvent) {
     }
     if let Some((name, answers)) = response {
         let what = match h.response {
-            Some(ResponseKind::Echo) => format!("echo of {answers} (simple handshake)"),
+            Some(ResponseKind::Echo) => format!("echo of {answers}"),
             Some(ResponseKind::DigestResponse) => {
                 format!("digest answer to {answers}'s digest (verifies)")
             }
@@ -122,7 +122,7 @@ pub fn message_tree(out: &mut String, m: &MessageEvent) {
         line(out, 1, &format!("Response to this call in frame: {f}"));
     }
     if let Some(f) = m.request_frame {
-        line(out, 1, &format!("Response to the call in frame: {f}"));
+        line(out, 1, &format!("Call for this response in frame: {f}"));
     }
     if let Some(url) = &m.url {
         line(out, 1, &format!("[Stream URL: {url}]"));

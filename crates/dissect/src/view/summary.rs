@@ -36,8 +36,9 @@ pub(crate) fn problem_line(out: &mut String, p: &Problem) {
     let _ = writeln!(out, ": {}", p.text);
 }
 
-/// Joins the frame's handshake parts and messages with `|`; true if there were any.
-fn rtmp_info(events: &[RtmpEvent], info: &mut String) -> bool {
+/// Joins the frame's handshake parts and messages with `|`; true if there were any. A message
+/// that ended in an earlier frame (found late, while looking for a chunk header) says so.
+fn rtmp_info(frame: u64, events: &[RtmpEvent], info: &mut String) -> bool {
     let mut any = false;
     for ev in events {
         match ev {
@@ -53,6 +54,9 @@ fn rtmp_info(events: &[RtmpEvent], info: &mut String) -> bool {
                     info.push('|');
                 }
                 let _ = m.write_summary(info);
+                if m.frame != frame {
+                    let _ = write!(info, " [frame {}]", m.frame);
+                }
                 any = true;
             }
             RtmpEvent::Problem(_) => {}
@@ -71,7 +75,7 @@ impl<W: Write> FrameObserver for SummaryView<W> {
         match &f.content {
             FrameContent::Tcp { segment, rtmp, .. } => {
                 let _ = write!(line, "{} → {} ", segment.src, segment.dst);
-                if rtmp_info(events, info) {
+                if rtmp_info(f.frame, events, info) {
                     let _ = write!(line, "RTMP {} {info}", f.captured_len);
                 } else {
                     let proto = if *rtmp && !segment.payload.is_empty() {

@@ -9,7 +9,7 @@ use rtmpkit_proto::rtp::{PAYLOAD_TYPE_MP2T, RtpPacket};
 
 use crate::rtp_ts::UdpPayloadKind;
 
-fn ts_payload<'a>(kind: UdpPayloadKind, payload: &'a [u8]) -> Option<&'a [u8]> {
+fn ts_payload(kind: UdpPayloadKind, payload: &[u8]) -> Option<&[u8]> {
     match kind {
         UdpPayloadKind::MpegTs => Some(payload),
         UdpPayloadKind::Rtp => {
