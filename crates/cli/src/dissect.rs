@@ -178,11 +178,8 @@ fn run_pass(
         count,
         frames: 0,
     };
-    let result = dissect(
-        io::BufReader::with_capacity(1 << 20, input),
-        config,
-        &mut wrapped,
-    );
+    // No BufReader: the capture reader keeps its own buffer, an extra one only adds a copy.
+    let result = dissect(input, config, &mut wrapped);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

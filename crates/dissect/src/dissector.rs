@@ -154,19 +154,19 @@ pub fn dissect<'r, R: Read + Send + 'r>(
         sum.first_time.get_or_insert(packet.timestamp);
         sum.last_time = Some(packet.timestamp);
         rtmp.set_now(packet.frame, packet.timestamp);
-        let rel_time = (packet.timestamp.as_nanos() - start.as_nanos()) as f64 / 1e9;
+        let rel_time = (packet.timestamp.secs - start.secs) as f64
+            + (f64::from(packet.timestamp.nanos) - f64::from(start.nanos)) / 1e9;
         let decoded = decode_packet(&packet);
         let err_holder;
         let content = match &decoded {
             Ok(d) => match &d.transport {
                 Transport::Tcp(seg) => {
                     sum.tcp_segments += 1;
-                    tcp.segment(d.frame, d.timestamp, seg, &mut rtmp);
-                    let conn = tcp.connection_index(seg.src, seg.dst);
+                    let conn = tcp.segment(d.frame, d.timestamp, seg, &mut rtmp);
                     FrameContent::Tcp {
                         segment: *seg,
-                        conn,
-                        rtmp: conn.is_some_and(|c| rtmp.is_rtmp(c)),
+                        conn: Some(conn),
+                        rtmp: rtmp.is_rtmp(conn),
                     }
                 }
                 Transport::Udp(u) => {

@@ -108,8 +108,8 @@ impl Capture {
         self.raw(from_client, seq, ack, ACK, &[]);
     }
 
-    fn bytes(self) -> Vec<u8> {
-        self.pcap.into_bytes()
+    fn bytes(&self) -> Vec<u8> {
+        self.pcap.clone().into_bytes()
     }
 }
 
@@ -538,6 +538,63 @@ fn capture_starting_mid_stream_is_decoded_with_a_detected_chunk_size() {
         e.problems(ProblemKind::MidStream)
             .iter()
             .any(|n| n.1.contains("chunk size 4096 (given)"))
+    );
+}
+
+#[test]
+fn joined_mid_stream_timestamps_are_unknown_until_a_type_0_header() {
+    // ffmpeg-style type 1 headers: no absolute timestamp, no stream id, until a type 0.
+    let mut b = vec![0x55; 57]; // the end of a message whose header was not captured
+    for i in 0..3u8 {
+        b.extend(fmt1(4, 23, 8, &[0xaf, 1, i, i]));
+    }
+    let body = video(false, 300, 9);
+    let mut v = vec![0x46];
+    v.extend_from_slice(&40u32.to_be_bytes()[1..]);
+    v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    v.push(9);
+    for (i, c) in body.chunks(128).enumerate() {
+        if i > 0 {
+            v.push(0xC6);
+        }
+        v.extend_from_slice(c);
+    }
+    b.extend(v);
+    b.extend(fmt0(128, 4, 5000, 8, 1, &[0xaf, 1, 9, 9]));
+    b.extend(fmt1(4, 23, 8, &[0xaf, 1, 8, 8]));
+    let mut cap = Capture::new(1935, false);
+    cap.send(true, &b);
+    let e = run(&cap.bytes());
+    let got: Vec<(u32, u8, u32, bool, u32)> = e
+        .messages()
+        .iter()
+        .map(|m| {
+            (
+                m.csid,
+                m.type_id,
+                m.timestamp,
+                m.timestamp_known,
+                m.stream_id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (4, 8, 23, false, 1),
+            (4, 8, 46, false, 1),
+            (4, 8, 69, false, 1),
+            (6, 9, 40, false, 1),
+            (4, 8, 5000, true, 1),
+            (4, 8, 5023, true, 1),
+        ]
+    );
+    // Unknown bases are not compared: no timestamp problem from the jump to 5000.
+    assert!(e.problems(ProblemKind::TimestampJump).is_empty());
+    let tree = render(&cap.bytes(), Format::Tree, DissectConfig::default());
+    assert!(
+        tree.contains("[Timestamp: 23 (calculated) (base unknown"),
+        "{tree}"
     );
 }
 

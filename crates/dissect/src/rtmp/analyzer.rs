@@ -1,7 +1,5 @@
 //! The TCP stream sink that finds RTMP connections and decodes them.
 
-use std::collections::{HashMap, HashSet};
-
 use super::conn::{Conn, Start};
 use super::resync::{Sync, find_sync};
 use super::session::{ConnectionReport, TransactionIndex};
@@ -44,17 +42,24 @@ pub(crate) struct Ctx<'a> {
     pub(crate) found: &'a mut TransactionIndex,
 }
 
+/// What a connection index is to the analyzer.
 enum Slot {
+    /// No data seen yet.
+    Unseen,
+    /// RTMP, being decoded.
     Rtmp(Box<Conn>),
+    /// RTMP, both directions closed (its report is in `finished`).
+    Finished,
+    /// Not RTMP.
     NotRtmp,
 }
 
 /// Finds and decodes the RTMP connections of a capture (see the [module](super)).
 pub struct RtmpAnalyzer {
     config: RtmpConfig,
-    conns: HashMap<u64, Slot>,
+    /// By connection index (indices are dense, in order of first appearance).
+    conns: Vec<Slot>,
     finished: Vec<ConnectionReport>,
-    rtmp_indices: HashSet<u64>,
     events: Vec<RtmpEvent>,
     found: TransactionIndex,
     now: (u64, Timestamp),
@@ -65,9 +70,8 @@ impl RtmpAnalyzer {
     pub fn new(config: RtmpConfig) -> Self {
         RtmpAnalyzer {
             config,
-            conns: HashMap::new(),
+            conns: Vec::new(),
             finished: Vec::new(),
-            rtmp_indices: HashSet::new(),
             events: Vec::new(),
             found: TransactionIndex::new(),
             now: (0, Timestamp::default()),
@@ -92,7 +96,10 @@ impl RtmpAnalyzer {
 
     /// Whether connection `index` was recognised as RTMP (so far).
     pub fn is_rtmp(&self, index: u64) -> bool {
-        self.rtmp_indices.contains(&index)
+        matches!(
+            self.conns.get(index as usize),
+            Some(Slot::Rtmp(_) | Slot::Finished)
+        )
     }
 
     /// Request/response pairs seen (for a second pass).
@@ -108,9 +115,9 @@ impl RtmpAnalyzer {
     /// Reports of every RTMP connection, finished or not, in index order.
     pub fn reports(&self) -> Vec<ConnectionReport> {
         let mut all = self.finished.clone();
-        all.extend(self.conns.values().filter_map(|s| match s {
+        all.extend(self.conns.iter().filter_map(|s| match s {
             Slot::Rtmp(c) => Some(c.report.clone()),
-            Slot::NotRtmp => None,
+            _ => None,
         }));
         all.sort_by_key(|r| r.index);
         all
@@ -124,7 +131,13 @@ impl StreamSink for RtmpAnalyzer {
             config: &self.config,
             found: &mut self.found,
         };
-        if !self.conns.contains_key(&info.index) {
+        let Ok(i) = usize::try_from(info.index) else {
+            return;
+        };
+        if self.conns.len() <= i {
+            self.conns.resize_with(i + 1, || Slot::Unseen);
+        }
+        if matches!(self.conns.get(i), Some(Slot::Unseen)) {
             // Only data decides; a gap or a close before any data leaves nothing to decode.
             let StreamEvent::Data {
                 stream_offset,
@@ -140,19 +153,27 @@ impl StreamSink for RtmpAnalyzer {
                     let mut conn = Conn::new(info, start, forced, self.config.chunk_size);
                     if rtmpe && forced && stream_offset == 0 && info.syn_seen {
                         conn.set_now(self.now.0, self.now.1);
-                        conn.problem(&mut ctx, Some(RtmpDir::C2S), self.now.0, ProblemKind::Handshake, Severity::Warning, format!(
-                            "the client asks for encrypted RTMPE (C0 = {}): the rest of the connection cannot be decoded",
-                            bytes.first().copied().unwrap_or(0)
-                        ));
+                        conn.problem(
+                            &mut ctx,
+                            Some(RtmpDir::C2S),
+                            self.now.0,
+                            ProblemKind::Handshake,
+                            Severity::Warning,
+                            format!(
+                                "the client asks for encrypted RTMPE (C0 = {}): the rest of the connection cannot be decoded",
+                                bytes.first().copied().unwrap_or(0)
+                            ),
+                        );
                     }
-                    self.rtmp_indices.insert(info.index);
                     Slot::Rtmp(Box::new(conn))
                 }
                 None => Slot::NotRtmp,
             };
-            self.conns.insert(info.index, slot);
+            if let Some(s) = self.conns.get_mut(i) {
+                *s = slot;
+            }
         }
-        let Some(Slot::Rtmp(conn)) = self.conns.get_mut(&info.index) else {
+        let Some(Slot::Rtmp(conn)) = self.conns.get_mut(i) else {
             return;
         };
         conn.set_now(self.now.0, self.now.1);
@@ -165,13 +186,16 @@ impl StreamSink for RtmpAnalyzer {
             StreamEvent::Gap { frame, from, len } => conn.gap(&mut ctx, tcp, frame, from, len),
             StreamEvent::Closed { frame, .. } => conn.closed(&mut ctx, tcp, frame),
         }
-        if conn.not_rtmp {
-            self.conns.insert(info.index, Slot::NotRtmp);
-            self.rtmp_indices.remove(&info.index);
+        let next = if conn.not_rtmp {
+            Slot::NotRtmp
         } else if conn.both_closed() {
-            let report = conn.report.clone();
-            self.finished.push(report);
-            self.conns.remove(&info.index);
+            self.finished.push(conn.report.clone());
+            Slot::Finished
+        } else {
+            return;
+        };
+        if let Some(s) = self.conns.get_mut(i) {
+            *s = next;
         }
     }
 }

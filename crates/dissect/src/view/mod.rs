@@ -95,6 +95,21 @@ impl<V: View + ?Sized> FrameObserver for Box<V> {
 
 /// tshark's flag list: `[SYN, ACK]`.
 pub fn tcp_flags(f: TcpFlags, out: &mut String) {
+    let common = match f.0 & 0x1f {
+        0x10 => "[ACK]",
+        0x18 => "[PSH, ACK]",
+        0x02 => "[SYN]",
+        0x12 => "[SYN, ACK]",
+        0x11 => "[FIN, ACK]",
+        0x19 => "[FIN, PSH, ACK]",
+        0x04 => "[RST]",
+        0x14 => "[RST, ACK]",
+        _ => "",
+    };
+    if !common.is_empty() {
+        out.push_str(common);
+        return;
+    }
     let names = [
         (TcpFlags::FIN, "FIN"),
         (TcpFlags::SYN, "SYN"),

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use crate::net::TcpFlags;
+
 use super::{View, tcp_flags, udp};
 use crate::dissector::{DissectReport, FrameContent, FrameCtx, FrameObserver};
 use crate::rtmp::{Problem, RtmpEvent};
@@ -11,8 +13,77 @@ use crate::rtmp::{Problem, RtmpEvent};
 /// The `summary` format.
 pub struct SummaryView<W: Write> {
     out: W,
-    line: String,
+    line: Vec<u8>,
     info: String,
+    /// Per TCP connection index: the first sender seen and the formatted "a → b " and
+    /// "aport → bport " of both directions (formatting addresses is most of a line's cost).
+    addrs: Vec<Option<ConnText>>,
+}
+
+struct ConnText {
+    a: std::net::SocketAddr,
+    fwd: (String, String),
+    rev: (String, String),
+}
+
+impl ConnText {
+    fn new(a: std::net::SocketAddr, b: std::net::SocketAddr) -> Self {
+        ConnText {
+            a,
+            fwd: (
+                format!("{a} → {b} "),
+                format!("{} → {} ", a.port(), b.port()),
+            ),
+            rev: (
+                format!("{b} → {a} "),
+                format!("{} → {} ", b.port(), a.port()),
+            ),
+        }
+    }
+}
+
+/// Appends `v` right-aligned in `width` columns (at most 20).
+fn push_num(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    let digits = buf.len() - i;
+    // Byte pushes: cheaper than a memcpy call for a handful of bytes.
+    for _ in digits..width {
+        out.push(b' ');
+    }
+    for &b in buf.get(i..).unwrap_or_default() {
+        out.push(b);
+    }
+}
+
+/// tshark's relative time column: seconds with six decimals, right-aligned in 11 columns.
+fn push_time(out: &mut Vec<u8>, secs: f64) {
+    let micros = (secs.max(0.0) * 1e6).round() as u64;
+    push_num(out, micros / 1_000_000, 4);
+    out.push(b'.');
+    let frac = micros % 1_000_000;
+    let mut div = 100_000;
+    while div > 0 {
+        out.push(b'0' + (frac / div % 10) as u8);
+        div /= 10;
+    }
+}
+
+fn push_flags(out: &mut Vec<u8>, flags: TcpFlags) {
+    let mut s = String::new();
+    tcp_flags(flags, &mut s);
+    out.extend_from_slice(s.as_bytes());
 }
 
 impl<W: Write> SummaryView<W> {
@@ -20,13 +91,14 @@ impl<W: Write> SummaryView<W> {
     pub fn new(out: W) -> Self {
         SummaryView {
             out,
-            line: String::with_capacity(256),
+            line: Vec::with_capacity(256),
             info: String::with_capacity(256),
+            addrs: Vec::new(),
         }
     }
 }
 
-pub(crate) fn problem_line(out: &mut String, p: &Problem) {
+pub(crate) fn problem_line(out: &mut Vec<u8>, p: &Problem) {
     let _ = write!(out, "       ! {}", p.severity.as_str());
     if let Some(at) = &p.at {
         let _ = write!(out, " (conn {} {})", at.conn, at.dir);
@@ -71,34 +143,56 @@ impl<W: Write> FrameObserver for SummaryView<W> {
         let info = &mut self.info;
         line.clear();
         info.clear();
-        let _ = write!(line, "{:>6} {:>11.6} ", f.frame, f.rel_time);
+        push_num(line, f.frame, 6);
+        line.push(b' ');
+        push_time(line, f.rel_time);
+        line.push(b' ');
         match &f.content {
-            FrameContent::Tcp { segment, rtmp, .. } => {
-                let _ = write!(line, "{} → {} ", segment.src, segment.dst);
+            FrameContent::Tcp {
+                segment,
+                rtmp,
+                conn,
+            } => {
+                let slot = conn.and_then(|c| usize::try_from(c).ok());
+                let text = match slot {
+                    Some(i) => {
+                        if self.addrs.len() <= i {
+                            self.addrs.resize_with(i + 1, || None);
+                        }
+                        self.addrs.get_mut(i).map(|t| {
+                            &*t.get_or_insert_with(|| ConnText::new(segment.src, segment.dst))
+                        })
+                    }
+                    None => None,
+                };
+                let owned;
+                let (addrs, ports) = match text {
+                    Some(t) if t.a == segment.src => (&t.fwd.0, &t.fwd.1),
+                    Some(t) => (&t.rev.0, &t.rev.1),
+                    None => {
+                        owned = ConnText::new(segment.src, segment.dst);
+                        (&owned.fwd.0, &owned.fwd.1)
+                    }
+                };
+                line.extend_from_slice(addrs.as_bytes());
                 if rtmp_info(f.frame, events, info) {
-                    let _ = write!(line, "RTMP {} {info}", f.captured_len);
+                    line.extend_from_slice(b"RTMP ");
+                    push_num(line, u64::from(f.captured_len), 0);
+                    line.push(b' ');
+                    line.extend_from_slice(info.as_bytes());
                 } else {
-                    let proto = if *rtmp && !segment.payload.is_empty() {
-                        "RTMP"
-                    } else {
-                        "TCP"
-                    };
-                    let _ = write!(
-                        line,
-                        "{proto} {} {} → {} ",
-                        f.captured_len,
-                        segment.src.port(),
-                        segment.dst.port()
-                    );
-                    tcp_flags(segment.flags, line);
-                    let _ = write!(
-                        line,
-                        " Win={} Len={}",
-                        segment.window,
-                        segment.payload.len()
-                    );
-                    if proto == "RTMP" {
-                        line.push_str(" [part of an RTMP message]");
+                    let rtmp_part = *rtmp && !segment.payload.is_empty();
+                    line.extend_from_slice(if rtmp_part { b"RTMP " } else { b"TCP " });
+                    push_num(line, u64::from(f.captured_len), 0);
+                    line.push(b' ');
+                    line.extend_from_slice(ports.as_bytes());
+                    push_flags(line, segment.flags);
+                    line.extend_from_slice(b" Win=");
+                    push_num(line, u64::from(segment.window), 0);
+                    line.extend_from_slice(b" Len=");
+                    push_num(line, segment.payload.len() as u64, 0);
+                    if rtmp_part {
+                        line.extend_from_slice(b" [part of an RTMP message]");
                     }
                 }
             }
@@ -131,13 +225,13 @@ impl<W: Write> FrameObserver for SummaryView<W> {
                 let _ = write!(line, "malformed {} {e}", f.captured_len);
             }
         }
-        line.push('\n');
+        line.push(b'\n');
         for ev in events {
             if let RtmpEvent::Problem(p) = ev {
                 problem_line(line, p);
             }
         }
-        self.out.write_all(line.as_bytes())
+        self.out.write_all(line)
     }
 
     fn trailing(&mut self, events: &[RtmpEvent]) -> io::Result<()> {
@@ -151,8 +245,10 @@ impl<W: Write> FrameObserver for SummaryView<W> {
                         "{:>6} (completed at the end of the capture) conn {} {} RTMP ",
                         m.frame, m.at.conn, m.at.dir
                     );
-                    let _ = m.write_summary(&mut self.line);
-                    self.line.push('\n');
+                    let mut summary = String::new();
+                    let _ = m.write_summary(&mut summary);
+                    self.line.extend_from_slice(summary.as_bytes());
+                    self.line.push(b'\n');
                 }
                 RtmpEvent::Handshake(h) => {
                     let _ = writeln!(
@@ -166,7 +262,7 @@ impl<W: Write> FrameObserver for SummaryView<W> {
                 }
             }
         }
-        self.out.write_all(self.line.as_bytes())
+        self.out.write_all(&self.line)
     }
 }
 

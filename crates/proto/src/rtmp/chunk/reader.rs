@@ -463,8 +463,11 @@ impl ChunkReader {
                     },
                 }));
             }
+            // Room for as much of the message as has already arrived (bytes present, not
+            // the declared length): a message received in one read is copied once.
+            let arrived = self.buf.len().min(length as usize);
             stream.partial = Some(Partial {
-                data: Vec::new(),
+                data: Vec::with_capacity(arrived),
                 first_fmt: fmt,
                 timestamp_field: field,
                 extended_timestamp: extended_present,
@@ -476,7 +479,12 @@ impl ChunkReader {
         let Some(partial) = stream.partial.as_mut() else {
             return Ok(Step::Consumed);
         };
-        append_bounded(&mut partial.data, &self.buf[..take], length as usize);
+        append_bounded(
+            &mut partial.data,
+            &self.buf[..take],
+            self.buf.len(),
+            length as usize,
+        );
         self.buf.advance(take);
         partial.chunk_count += 1;
         partial.missing_extended_repeats += u32::from(missing_repeat);
@@ -505,13 +513,17 @@ impl ChunkReader {
     }
 }
 
-/// Appends `chunk`, growing the buffer at most to twice what it already holds and never past
-/// `total`, so capacity stays proportional to bytes actually received whatever length the
-/// header declared.
-fn append_bounded(data: &mut Vec<u8>, chunk: &[u8], total: usize) {
+/// Appends `chunk`, growing the buffer at most to twice what it already holds or to what has
+/// arrived (`available`: the received bytes this chunk is taken from, later chunks included),
+/// and never past `total`, so capacity stays proportional to bytes actually received whatever
+/// length the header declared.
+fn append_bounded(data: &mut Vec<u8>, chunk: &[u8], available: usize, total: usize) {
     let needed = data.len() + chunk.len();
     if needed > data.capacity() {
-        let target = (data.len() * 2).min(total).max(needed);
+        let target = (data.len() * 2)
+            .max(data.len() + available)
+            .min(total)
+            .max(needed);
         data.reserve_exact(target - data.len());
     }
     data.extend_from_slice(chunk);

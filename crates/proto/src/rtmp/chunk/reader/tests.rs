@@ -419,9 +419,16 @@ fn declared_large_message_reserves_only_what_arrived() {
 fn append_bounded_never_exceeds_total() {
     let mut v = Vec::new();
     for _ in 0..10 {
-        append_bounded(&mut v, &[0u8; 100], 950);
+        append_bounded(&mut v, &[0u8; 100], 100, 950);
         assert!(v.capacity() <= 1000);
     }
+    // With more bytes already received, one reservation takes them all, up to the total.
+    let mut v = Vec::new();
+    append_bounded(&mut v, &[0u8; 100], 700, 950);
+    assert_eq!(v.capacity(), 700);
+    let mut v = Vec::new();
+    append_bounded(&mut v, &[0u8; 100], 5000, 950);
+    assert_eq!(v.capacity(), 950);
 }
 
 // ---- errors ----
