@@ -93,9 +93,9 @@ impl<V: View + ?Sized> FrameObserver for Box<V> {
     }
 }
 
-/// tshark's flag list: `[SYN, ACK]`.
-pub fn tcp_flags(f: TcpFlags, out: &mut String) {
-    let common = match f.0 & 0x1f {
+/// tshark's flag list for the common combinations, without formatting.
+pub fn common_tcp_flags(f: TcpFlags) -> Option<&'static str> {
+    let s = match f.0 & 0x1f {
         0x10 => "[ACK]",
         0x18 => "[PSH, ACK]",
         0x02 => "[SYN]",
@@ -104,9 +104,14 @@ pub fn tcp_flags(f: TcpFlags, out: &mut String) {
         0x19 => "[FIN, PSH, ACK]",
         0x04 => "[RST]",
         0x14 => "[RST, ACK]",
-        _ => "",
+        _ => return None,
     };
-    if !common.is_empty() {
+    Some(s)
+}
+
+/// tshark's flag list: `[SYN, ACK]`.
+pub fn tcp_flags(f: TcpFlags, out: &mut String) {
+    if let Some(common) = common_tcp_flags(f) {
         out.push_str(common);
         return;
     }

@@ -10,6 +10,9 @@ use super::{View, tcp_flags, udp};
 use crate::dissector::{DissectReport, FrameContent, FrameCtx, FrameObserver};
 use crate::rtmp::{Problem, RtmpEvent};
 
+/// Output collected before a write.
+const FLUSH_AT: usize = 64 << 10;
+
 /// The `summary` format.
 pub struct SummaryView<W: Write> {
     out: W,
@@ -81,6 +84,10 @@ fn push_time(out: &mut Vec<u8>, secs: f64) {
 }
 
 fn push_flags(out: &mut Vec<u8>, flags: TcpFlags) {
+    if let Some(common) = super::common_tcp_flags(flags) {
+        out.extend_from_slice(common.as_bytes());
+        return;
+    }
     let mut s = String::new();
     tcp_flags(flags, &mut s);
     out.extend_from_slice(s.as_bytes());
@@ -91,7 +98,7 @@ impl<W: Write> SummaryView<W> {
     pub fn new(out: W) -> Self {
         SummaryView {
             out,
-            line: Vec::with_capacity(256),
+            line: Vec::with_capacity(FLUSH_AT + 4096),
             info: String::with_capacity(256),
             addrs: Vec::new(),
         }
@@ -139,9 +146,13 @@ fn rtmp_info(frame: u64, events: &[RtmpEvent], info: &mut String) -> bool {
 
 impl<W: Write> FrameObserver for SummaryView<W> {
     fn frame(&mut self, f: &FrameCtx<'_>, events: &[RtmpEvent]) -> io::Result<()> {
+        // Lines collect in `line` and go out in large writes.
+        if self.line.len() >= FLUSH_AT {
+            self.out.write_all(&self.line)?;
+            self.line.clear();
+        }
         let line = &mut self.line;
         let info = &mut self.info;
-        line.clear();
         info.clear();
         push_num(line, f.frame, 6);
         line.push(b' ');
@@ -231,11 +242,10 @@ impl<W: Write> FrameObserver for SummaryView<W> {
                 problem_line(line, p);
             }
         }
-        self.out.write_all(line)
+        Ok(())
     }
 
     fn trailing(&mut self, events: &[RtmpEvent]) -> io::Result<()> {
-        self.line.clear();
         for ev in events {
             match ev {
                 RtmpEvent::Problem(p) => problem_line(&mut self.line, p),
@@ -262,12 +272,16 @@ impl<W: Write> FrameObserver for SummaryView<W> {
                 }
             }
         }
-        self.out.write_all(&self.line)
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        Ok(())
     }
 }
 
 impl<W: Write> View for SummaryView<W> {
     fn finish(&mut self, _report: &DissectReport) -> io::Result<()> {
+        self.out.write_all(&self.line)?;
+        self.line.clear();
         self.out.flush()
     }
 }
