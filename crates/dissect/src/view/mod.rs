@@ -12,6 +12,7 @@ pub mod amf;
 pub mod body;
 mod flows;
 mod json;
+mod media_tree;
 mod summary;
 mod tree;
 pub mod udp;

@@ -279,7 +279,54 @@ impl<W: Write> FrameObserver for SummaryView<W> {
 }
 
 impl<W: Write> View for SummaryView<W> {
-    fn finish(&mut self, _report: &DissectReport) -> io::Result<()> {
+    fn finish(&mut self, report: &DissectReport) -> io::Result<()> {
+        // What the RTP/MPEG-TS analysis found, once the streams are complete.
+        for st in report.udp.streams() {
+            let mut found = Vec::new();
+            if let Some(r) = &st.rtp
+                && (r.lost > 0 || r.reordered > 0 || r.duplicates > 0)
+            {
+                let first = r
+                    .gaps
+                    .first()
+                    .map(|g| {
+                        format!(
+                            ", first gap in frame {} ({} after {})",
+                            g.frame, g.missing, g.after
+                        )
+                    })
+                    .unwrap_or_default();
+                found.push(format!(
+                    "RTP SSRC 0x{:08x}: {} packets lost, {} reordered, {} duplicated{first}",
+                    r.ssrc, r.lost, r.reordered, r.duplicates
+                ));
+            }
+            if let Some(ts) = st.ts() {
+                for p in ts.pids.values().filter(|p| p.cc_errors > 0) {
+                    let first = p
+                        .cc_error_events
+                        .first()
+                        .map(|e| {
+                            format!(
+                                ", first in frame {} (expected {}, found {})",
+                                e.frame, e.expected, e.found
+                            )
+                        })
+                        .unwrap_or_default();
+                    found.push(format!(
+                        "MPEG-TS PID 0x{:04x}: {} continuity counter errors (lost or reordered TS packets){first}",
+                        p.pid, p.cc_errors
+                    ));
+                }
+            }
+            for f in found {
+                let _ = writeln!(
+                    self.line,
+                    "       ! warning (udp stream {} {} -> {}): {f}",
+                    st.index, st.src, st.dst
+                );
+            }
+        }
         self.out.write_all(&self.line)?;
         self.line.clear();
         self.out.flush()

@@ -280,7 +280,19 @@ fn section(out: &mut String, payload: &[u8]) {
             }
             Err(e) => line(out, 2, &format!("[Malformed PMT: {e}]")),
         },
-        t => line(out, 2, &format!("Table 0x{t:02x} ({len} bytes)")),
+        t => {
+            let name = match t {
+                0x01 => "Conditional Access Table",
+                0x40 | 0x41 => "Network Information Table",
+                0x42 | 0x46 => "Service Description Table",
+                0x4e..=0x6f => "Event Information Table",
+                0x70 => "Time and Date Table",
+                0x73 => "Time Offset Table",
+                0xfc => "SCTE-35 splice information",
+                _ => "table",
+            };
+            line(out, 2, &format!("{name} (table id 0x{t:02x}, {len} bytes)"))
+        }
     }
 }
 
