@@ -84,8 +84,9 @@ fn diagnostics_explain_what_is_wrong() {
     b.extend(fmt0(128, 4, 9000, 8, 1, &[0x2f, 1]));
     // A chunk stream that starts with a type 1 header.
     b.extend(fmt1(9, 40, 8, &[0x2f, 2]));
-    // Set Chunk Size 0.
+    // Set Chunk Size 0, and a Window Acknowledgement Size with a 5-byte body.
     b.extend(fmt0(128, 2, 0, 1, 0, &u32be(0)));
+    b.extend(fmt0(128, 2, 0, 5, 0, &[0, 0, 16, 0, 1]));
     b.extend(fmt0(128, 4, 9023, 8, 1, &[0x2f, 3]));
     // Server: a 1000-byte window, then 5000 unacknowledged bytes.
     let mut s = fmt0(128, 2, 0, 5, 0, &u32be(1000));
@@ -142,6 +143,13 @@ fn diagnostics_explain_what_is_wrong() {
         e.problems(ProblemKind::InvalidChunkSize)[0]
             .1
             .contains("Set Chunk Size 0")
+    );
+    let bad = e.problems(ProblemKind::BadMessage);
+    assert!(
+        bad.iter().any(|b| b
+            .1
+            .starts_with("Window Acknowledgement Size on chunk stream 2 does not decode")),
+        "{bad:?}"
     );
     assert!(
         e.problems(ProblemKind::AckWindow)[0]
