@@ -3,6 +3,7 @@
 
 mod bench;
 mod connection_args;
+mod dissect;
 mod play;
 mod progress;
 mod publish;
@@ -43,6 +44,8 @@ enum Command {
     Play(play::PlayArgs),
     /// Load generator: many players or real-time publishers, with latency and bitrate figures.
     Bench(bench::BenchArgs),
+    /// Read a pcap/pcapng capture and show its RTMP and RTP/MPEG-TS sessions.
+    Dissect(dissect::DissectArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             };
         }
         Command::Bench(args) => return bench::run(args, cli.verbose),
+        Command::Dissect(args) => return dissect::run(args),
         other => other,
     };
     init_logging(cli.verbose);
@@ -92,7 +96,9 @@ fn main() -> ExitCode {
         match command {
             Command::Publish(args) => publish::run(args).await,
             Command::Play(args) => play::run(args).await,
-            Command::Serve(_) | Command::Bench(_) => unreachable!("run above"),
+            Command::Serve(_) | Command::Bench(_) | Command::Dissect(_) => {
+                unreachable!("run above")
+            }
         }
     });
     match result {

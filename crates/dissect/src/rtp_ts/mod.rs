@@ -201,6 +201,11 @@ impl RtpTsAnalyzer {
         self.ignored
     }
 
+    /// How datagrams from `src` to `dst` are decoded, once the flow is recognised.
+    pub fn flow_kind(&self, src: SocketAddr, dst: SocketAddr) -> Option<UdpPayloadKind> {
+        self.flows.get(&(src, dst)).map(|&(k, _)| k)
+    }
+
     /// The streams found, in order of first appearance.
     pub fn streams(&self) -> &[UdpStream] {
         &self.streams

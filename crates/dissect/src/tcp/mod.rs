@@ -195,7 +195,12 @@ struct Budget {
 /// Tracks every TCP connection of a capture and reassembles both directions.
 pub struct TcpReassembler {
     budget: Budget,
-    conns: HashMap<(SocketAddr, SocketAddr), Connection>,
+    /// 4-tuple (lower address first) → slot in `slots`.
+    conns: HashMap<(SocketAddr, SocketAddr), usize>,
+    slots: Vec<Connection>,
+    /// The last 4-tuple looked up and its slot: consecutive segments mostly belong to the
+    /// same connection, and this skips hashing them.
+    last: Option<((SocketAddr, SocketAddr), usize)>,
     replaced: Vec<ConnectionSummary>,
     next_index: u64,
     last_frame: u64,
@@ -210,9 +215,18 @@ impl TcpReassembler {
                 buffered_total: 0,
             },
             conns: HashMap::new(),
+            slots: Vec::new(),
+            last: None,
             replaced: Vec::new(),
             next_index: 0,
             last_frame: 0,
+        }
+    }
+
+    fn slot_of(&self, key: &(SocketAddr, SocketAddr)) -> Option<usize> {
+        match self.last {
+            Some((k, i)) if k == *key => Some(i),
+            _ => self.conns.get(key).copied(),
         }
     }
 
@@ -221,19 +235,28 @@ impl TcpReassembler {
         self.budget.buffered_total
     }
 
+    /// Index of the connection a segment from `src` to `dst` belongs to, if seen.
+    pub fn connection_index(&self, src: SocketAddr, dst: SocketAddr) -> Option<u64> {
+        let key = if src <= dst { (src, dst) } else { (dst, src) };
+        self.slot_of(&key)
+            .and_then(|i| self.slots.get(i))
+            .map(|c| c.info.index)
+    }
+
     /// Number of connections seen so far.
     pub fn connection_count(&self) -> u64 {
         self.next_index
     }
 
-    /// Processes one segment of `frame`; events go to `sink` before this returns.
+    /// Processes one segment of `frame`; events go to `sink` before this returns. Returns the
+    /// index of the segment's connection.
     pub fn segment(
         &mut self,
         frame: u64,
         time: Timestamp,
         seg: &TcpSegment<'_>,
         sink: &mut impl StreamSink,
-    ) {
+    ) -> u64 {
         self.last_frame = frame;
         let key = if seg.src <= seg.dst {
             (seg.src, seg.dst)
@@ -241,33 +264,58 @@ impl TcpReassembler {
             (seg.dst, seg.src)
         };
         let opening = seg.flags.syn() && !seg.flags.ack();
-        if let Some(conn) = self.conns.get_mut(&key)
-            && opening
-            && is_new_incarnation(conn, seg)
-        {
-            let mut old = self.conns.remove(&key);
-            if let Some(old) = old.as_mut() {
-                close_all(old, frame, CloseReason::Reused, &mut self.budget, sink);
-                self.replaced.push(old.summary());
+        let slot = match self.slot_of(&key) {
+            Some(i) => {
+                if opening
+                    && let Some(conn) = self.slots.get_mut(i)
+                    && is_new_incarnation(conn, seg)
+                {
+                    close_all(conn, frame, CloseReason::Reused, &mut self.budget, sink);
+                    let (client, server) = roles(seg);
+                    let fresh = Connection {
+                        info: ConnectionInfo {
+                            index: self.next_index,
+                            client,
+                            server,
+                            first_frame: frame,
+                            first_time: time,
+                            syn_seen: false,
+                        },
+                        halves: [Half::default(), Half::default()],
+                        last_frame: frame,
+                    };
+                    self.next_index += 1;
+                    let old = std::mem::replace(conn, fresh);
+                    self.replaced.push(old.summary());
+                }
+                i
             }
-        }
-        let conn = self.conns.entry(key).or_insert_with(|| {
-            let (client, server) = roles(seg);
-            let info = ConnectionInfo {
-                index: self.next_index,
-                client,
-                server,
-                first_frame: frame,
-                first_time: time,
-                syn_seen: false,
-            };
-            self.next_index += 1;
-            Connection {
-                info,
-                halves: [Half::default(), Half::default()],
-                last_frame: frame,
+            None => {
+                let (client, server) = roles(seg);
+                let info = ConnectionInfo {
+                    index: self.next_index,
+                    client,
+                    server,
+                    first_frame: frame,
+                    first_time: time,
+                    syn_seen: false,
+                };
+                self.next_index += 1;
+                self.slots.push(Connection {
+                    info,
+                    halves: [Half::default(), Half::default()],
+                    last_frame: frame,
+                });
+                let i = self.slots.len() - 1;
+                self.conns.insert(key, i);
+                i
             }
-        });
+        };
+        self.last = Some((key, slot));
+        let Some(conn) = self.slots.get_mut(slot) else {
+            return self.next_index;
+        };
+        let index = conn.info.index;
         conn.last_frame = frame;
         if seg.flags.syn() {
             conn.info.syn_seen = true;
@@ -280,7 +328,7 @@ impl TcpReassembler {
         if seg.flags.rst() {
             conn.halves[dir.index()].stats.segments += 1;
             close_all(conn, frame, CloseReason::Reset, &mut self.budget, sink);
-            return;
+            return index;
         }
         let Connection { info, halves, .. } = conn;
         let [c2s, s2c] = halves;
@@ -295,15 +343,16 @@ impl TcpReassembler {
                 out(dir.reverse(), ev)
             });
         }
+        index
     }
 
     /// End of capture: declares what is still missing and closes every open direction,
     /// connections in index order.
     pub fn finish(&mut self, sink: &mut impl StreamSink) {
-        let mut keys: Vec<_> = self.conns.iter().map(|(k, c)| (c.info.index, *k)).collect();
-        keys.sort_unstable();
-        for (_, key) in keys {
-            if let Some(conn) = self.conns.get_mut(&key) {
+        let mut order: Vec<usize> = (0..self.slots.len()).collect();
+        order.sort_unstable_by_key(|&i| self.slots.get(i).map(|c| c.info.index));
+        for i in order {
+            if let Some(conn) = self.slots.get_mut(i) {
                 close_all(
                     conn,
                     self.last_frame,
@@ -318,7 +367,7 @@ impl TcpReassembler {
     /// Identity and counters of every connection seen, in index order.
     pub fn summaries(&self) -> Vec<ConnectionSummary> {
         let mut all: Vec<_> = self.replaced.clone();
-        all.extend(self.conns.values().map(Connection::summary));
+        all.extend(self.slots.iter().map(Connection::summary));
         all.sort_unstable_by_key(|s| s.info.index);
         all
     }

@@ -111,6 +111,9 @@ pub struct ChunkReader {
     /// Payload bytes held by incomplete messages, all chunk streams together.
     pending: usize,
     failed: Option<ChunkError>,
+    /// Message stream id for chunk streams opened by a type 1 header (see
+    /// [`ChunkReader::set_open_on_type1`]); `None` keeps the specification's rule.
+    open_on_type1: Option<u32>,
 }
 
 impl Default for ChunkReader {
@@ -130,6 +133,7 @@ impl ChunkReader {
             streams: HashMap::new(),
             pending: 0,
             failed: None,
+            open_on_type1: None,
         }
     }
 
@@ -202,6 +206,68 @@ impl ChunkReader {
         self.streams.len()
     }
 
+    /// Bytes pushed but not yet parsed. After an error they start at the chunk that failed
+    /// (or, for a bad Set Chunk Size or Abort, right after that message).
+    pub fn unparsed(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Drops the first `n` unparsed bytes (at most all of them) and clears a failure, so that
+    /// parsing resumes there with the chunk streams' states kept. For a dissector
+    /// resynchronising after an error; the dropped bytes still count in stream offsets.
+    pub fn skip(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.advance(n);
+        self.consumed += n as u64;
+        self.failed = None;
+    }
+
+    /// `lost` bytes of the stream will never arrive (a capture gap): drops the unparsed
+    /// bytes, forgets every chunk stream (their next chunks may continue messages whose
+    /// headers were lost) and counts the lost bytes in stream offsets, so offsets still count
+    /// from the first byte of the stream. Clears a failure; the chunk size is kept.
+    pub fn lost_bytes(&mut self, lost: u64) {
+        self.skip(self.buf.len());
+        self.consumed += lost;
+        self.streams.clear();
+        self.pending = 0;
+    }
+
+    /// Lets a type 1 header open a chunk stream that no type 0 header opened, as a
+    /// dissector joining a connection mid-way needs: the stream gets message stream id
+    /// `stream_id` (0 for protocol control types 1–6) and its timestamps count from the
+    /// first delta, since the absolute base was never seen. `None` (the default) keeps the
+    /// specification's rule and its [`ChunkError::FirstChunkNotType0`].
+    pub fn set_open_on_type1(&mut self, stream_id: Option<u32>) {
+        self.open_on_type1 = stream_id;
+    }
+
+    /// Discards the incomplete message of chunk stream `csid`, if any, returning how many of
+    /// its declared bytes had arrived and the declared length. A dissector calls it after
+    /// [`ChunkError::HeaderInsideMessage`] (then [`skip(0)`](Self::skip)) to take the new
+    /// header instead of the message it cut short.
+    pub fn discard_incomplete(&mut self, csid: u32) -> Option<(u32, u32)> {
+        let stream = self.streams.get_mut(&csid)?;
+        let partial = stream.partial.take()?;
+        self.pending -= partial.data.len();
+        Some((partial.data.len() as u32, stream.length))
+    }
+
+    /// Messages still being reassembled: chunk stream id, bytes received, declared length
+    /// (sorted by chunk stream id). What a connection that closes now leaves unfinished.
+    pub fn incomplete_messages(&self) -> Vec<(u32, u32, u32)> {
+        let mut out: Vec<_> = self
+            .streams
+            .iter()
+            .filter_map(|(&csid, s)| {
+                let p = s.partial.as_ref()?;
+                Some((csid, p.data.len() as u32, s.length))
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     fn apply_control(&mut self, msg: &RawMessage) -> Result<(), ChunkError> {
         if msg.type_id != TYPE_SET_CHUNK_SIZE && msg.type_id != TYPE_ABORT {
             return Ok(());
@@ -239,8 +305,11 @@ impl ChunkReader {
             return Ok(Step::NeedMore);
         };
         let state = self.streams.get(&csid);
+        let opens_on_type1 = fmt == 1 && self.open_on_type1.is_some();
         match state {
-            None if fmt != 0 => return Err(ChunkError::FirstChunkNotType0 { csid, fmt, offset }),
+            None if fmt != 0 && !opens_on_type1 => {
+                return Err(ChunkError::FirstChunkNotType0 { csid, fmt, offset });
+            }
             None if self.streams.len() >= self.limits.max_chunk_streams => {
                 return Err(ChunkError::TooManyChunkStreams {
                     csid,
@@ -332,7 +401,17 @@ impl ChunkReader {
                 }
                 (ts, s.delta, s.delta, s.length, s.type_id, s.stream_id)
             }
-            // Unreachable: a missing state with fmt != 0 was rejected above.
+            // A dissector joining mid-way: the stream's earlier headers were not seen.
+            (ChunkMessageHeader::Type1(h), None) => {
+                let d = ext_value.unwrap_or(h.delta_field);
+                let sid = if (1..=6).contains(&h.type_id) {
+                    0
+                } else {
+                    self.open_on_type1.unwrap_or(0)
+                };
+                (d, d, d, h.length, h.type_id, sid)
+            }
+            // Unreachable: a missing state with fmt 2 or 3 was rejected above.
             (_, None) => return Err(ChunkError::FirstChunkNotType0 { csid, fmt, offset }),
         };
 
@@ -393,8 +472,11 @@ impl ChunkReader {
                     },
                 }));
             }
+            // Room for as much of the message as has already arrived (bytes present, not
+            // the declared length): a message received in one read is copied once.
+            let arrived = self.buf.len().min(length as usize);
             stream.partial = Some(Partial {
-                data: Vec::new(),
+                data: Vec::with_capacity(arrived),
                 first_fmt: fmt,
                 timestamp_field: field,
                 extended_timestamp: extended_present,
@@ -413,7 +495,12 @@ impl ChunkReader {
                 offset,
             });
         }
-        append_bounded(&mut partial.data, &self.buf[..take], length as usize);
+        append_bounded(
+            &mut partial.data,
+            &self.buf[..take],
+            self.buf.len(),
+            length as usize,
+        );
         self.pending += take;
         self.buf.advance(take);
         partial.chunk_count += 1;
@@ -444,13 +531,17 @@ impl ChunkReader {
     }
 }
 
-/// Appends `chunk`, growing the buffer at most to twice what it already holds and never past
-/// `total`, so capacity stays proportional to bytes actually received whatever length the
-/// header declared.
-fn append_bounded(data: &mut Vec<u8>, chunk: &[u8], total: usize) {
+/// Appends `chunk`, growing the buffer at most to twice what it already holds or to what has
+/// arrived (`available`: the received bytes this chunk is taken from, later chunks included),
+/// and never past `total`, so capacity stays proportional to bytes actually received whatever
+/// length the header declared.
+fn append_bounded(data: &mut Vec<u8>, chunk: &[u8], available: usize, total: usize) {
     let needed = data.len() + chunk.len();
     if needed > data.capacity() {
-        let target = (data.len() * 2).min(total).max(needed);
+        let target = (data.len() * 2)
+            .max(data.len() + available)
+            .min(total)
+            .max(needed);
         data.reserve_exact(target - data.len());
     }
     data.extend_from_slice(chunk);

@@ -419,9 +419,16 @@ fn declared_large_message_reserves_only_what_arrived() {
 fn append_bounded_never_exceeds_total() {
     let mut v = Vec::new();
     for _ in 0..10 {
-        append_bounded(&mut v, &[0u8; 100], 950);
+        append_bounded(&mut v, &[0u8; 100], 100, 950);
         assert!(v.capacity() <= 1000);
     }
+    // With more bytes already received, one reservation takes them all, up to the total.
+    let mut v = Vec::new();
+    append_bounded(&mut v, &[0u8; 100], 700, 950);
+    assert_eq!(v.capacity(), 700);
+    let mut v = Vec::new();
+    append_bounded(&mut v, &[0u8; 100], 5000, 950);
+    assert_eq!(v.capacity(), 950);
 }
 
 // ---- errors ----
@@ -620,4 +627,106 @@ fn completed_and_aborted_messages_release_their_bytes() {
         assert_eq!(r.poll_message().unwrap().unwrap().type_id, 2);
     }
     assert_eq!(r.pending, 0);
+}
+
+#[test]
+fn skip_resumes_after_an_error_keeping_chunk_streams() {
+    // csid 4 opened, then a type 3 chunk of an unknown stream (error), then csid 4 goes on.
+    let bytes = cat(&[
+        &t0(4, 100, 1, 8, 1),
+        b"a",
+        &t3(9),
+        b"zz",
+        &t1(4, 20, 1, 8),
+        b"b",
+    ]);
+    let mut r = ChunkReader::default();
+    r.push(&bytes);
+    assert_eq!(r.poll_message().unwrap().unwrap().payload, &b"a"[..]);
+    let e = r.poll_message().unwrap_err();
+    assert_eq!(
+        e,
+        ChunkError::FirstChunkNotType0 {
+            csid: 9,
+            fmt: 3,
+            offset: 13
+        }
+    );
+    assert_eq!(r.unparsed().first(), Some(&0xC9));
+    r.skip(3); // the basic header and the two stray bytes
+    let m = r.poll_message().unwrap().unwrap();
+    assert_eq!(
+        (m.timestamp, m.stream_id, &m.payload[..]),
+        (120, 1, &b"b"[..])
+    );
+    assert_eq!(m.info.start_offset, 16, "skipped bytes still count");
+    assert_eq!(r.poll_message(), Ok(None));
+}
+
+#[test]
+fn open_on_type1_joins_mid_stream() {
+    let bytes = cat(&[&t1(6, 40, 2, 9), b"vv", &t1(2, 0, 4, 5), &[0, 0, 0, 9]]);
+    assert!(matches!(
+        first_error(&bytes, ChunkLimits::default()),
+        ChunkError::FirstChunkNotType0 { fmt: 1, .. }
+    ));
+    let mut r = ChunkReader::default();
+    r.set_open_on_type1(Some(7));
+    r.push(&bytes);
+    let msgs = read_all(&mut r);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!((msgs[0].timestamp, msgs[0].stream_id), (40, 7));
+    assert_eq!(msgs[0].info.first_fmt, 1);
+    assert_eq!(msgs[1].stream_id, 0, "control messages live on stream 0");
+    // Type 2 and 3 still cannot open a stream: their length is unknown.
+    let mut r = ChunkReader::default();
+    r.set_open_on_type1(Some(1));
+    r.push(&t2(5, 0));
+    assert!(r.poll_message().is_err());
+}
+
+#[test]
+fn lost_bytes_forgets_streams_and_keeps_offsets() {
+    let mut r = ChunkReader::default();
+    r.push(&cat(&[&t0(4, 0, 200, 8, 1), &[0; 50]]));
+    assert_eq!(r.poll_message(), Ok(None));
+    assert!(
+        r.incomplete_messages().is_empty(),
+        "nothing committed mid-chunk"
+    );
+    r.push(&[0; 78]); // completes the first chunk (128 bytes)
+    assert_eq!(r.poll_message(), Ok(None));
+    assert_eq!(r.incomplete_messages(), vec![(4, 128, 200)]);
+    r.push(&cat(&[&t3(4), &[0; 10]])); // part of the second chunk
+    assert_eq!(r.poll_message(), Ok(None));
+    assert_eq!(r.unparsed().len(), 11);
+    r.lost_bytes(1000);
+    assert!(r.incomplete_messages().is_empty());
+    assert_eq!(r.bytes_consumed(), 140 + 11 + 1000);
+    r.push(&t3(4));
+    assert!(matches!(
+        r.poll_message(),
+        Err(ChunkError::FirstChunkNotType0 { offset: 1151, .. })
+    ));
+    r.lost_bytes(0);
+    assert_eq!(r.bytes_consumed(), 1152);
+    r.push(&cat(&[&t0(3, 5, 1, 20, 0), b"x"]));
+    let m = r.poll_message().unwrap().unwrap();
+    assert_eq!(m.info.start_offset, 1152);
+}
+
+#[test]
+fn discard_incomplete_lets_a_new_header_in() {
+    let bytes = cat(&[&t0(4, 0, 200, 8, 1), &[0; 128], &t0(4, 10, 1, 8, 1), b"n"]);
+    let mut r = ChunkReader::default();
+    r.push(&bytes);
+    assert!(matches!(
+        r.poll_message(),
+        Err(ChunkError::HeaderInsideMessage { csid: 4, .. })
+    ));
+    assert_eq!(r.discard_incomplete(4), Some((128, 200)));
+    assert_eq!(r.discard_incomplete(4), None);
+    r.skip(0);
+    let m = r.poll_message().unwrap().unwrap();
+    assert_eq!((m.timestamp, &m.payload[..]), (10, &b"n"[..]));
 }

@@ -1,0 +1,334 @@
+//! One line per frame, in the layout of tshark's default output; problems on indented lines
+//! under the frame that revealed them.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::net::TcpFlags;
+
+use super::{View, tcp_flags, udp};
+use crate::dissector::{DissectReport, FrameContent, FrameCtx, FrameObserver};
+use crate::rtmp::{Problem, RtmpEvent};
+
+/// Output collected before a write.
+const FLUSH_AT: usize = 64 << 10;
+
+/// The `summary` format.
+pub struct SummaryView<W: Write> {
+    out: W,
+    line: Vec<u8>,
+    info: String,
+    /// Per TCP connection index: the first sender seen and the formatted "a → b " and
+    /// "aport → bport " of both directions (formatting addresses is most of a line's cost).
+    addrs: Vec<Option<ConnText>>,
+}
+
+struct ConnText {
+    a: std::net::SocketAddr,
+    fwd: (String, String),
+    rev: (String, String),
+}
+
+impl ConnText {
+    fn new(a: std::net::SocketAddr, b: std::net::SocketAddr) -> Self {
+        ConnText {
+            a,
+            fwd: (
+                format!("{a} → {b} "),
+                format!("{} → {} ", a.port(), b.port()),
+            ),
+            rev: (
+                format!("{b} → {a} "),
+                format!("{} → {} ", b.port(), a.port()),
+            ),
+        }
+    }
+}
+
+/// Appends `v` right-aligned in `width` columns (at most 20).
+fn push_num(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    let digits = buf.len() - i;
+    // Byte pushes: cheaper than a memcpy call for a handful of bytes.
+    for _ in digits..width {
+        out.push(b' ');
+    }
+    for &b in buf.get(i..).unwrap_or_default() {
+        out.push(b);
+    }
+}
+
+/// tshark's relative time column: seconds with six decimals, right-aligned in 11 columns.
+fn push_time(out: &mut Vec<u8>, secs: f64) {
+    let micros = (secs.max(0.0) * 1e6).round() as u64;
+    push_num(out, micros / 1_000_000, 4);
+    out.push(b'.');
+    let frac = micros % 1_000_000;
+    let mut div = 100_000;
+    while div > 0 {
+        out.push(b'0' + (frac / div % 10) as u8);
+        div /= 10;
+    }
+}
+
+fn push_flags(out: &mut Vec<u8>, flags: TcpFlags) {
+    if let Some(common) = super::common_tcp_flags(flags) {
+        out.extend_from_slice(common.as_bytes());
+        return;
+    }
+    let mut s = String::new();
+    tcp_flags(flags, &mut s);
+    out.extend_from_slice(s.as_bytes());
+}
+
+impl<W: Write> SummaryView<W> {
+    /// A view writing to `out` (buffer it: one write per frame).
+    pub fn new(out: W) -> Self {
+        SummaryView {
+            out,
+            line: Vec::with_capacity(FLUSH_AT + 4096),
+            info: String::with_capacity(256),
+            addrs: Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn problem_line(out: &mut Vec<u8>, p: &Problem) {
+    let _ = write!(out, "       ! {}", p.severity.as_str());
+    if let Some(at) = &p.at {
+        let _ = write!(out, " (conn {} {})", at.conn, at.dir);
+    } else if p.frame > 0 {
+        let _ = write!(out, " (frame {})", p.frame);
+    }
+    let _ = writeln!(out, ": {}", p.text);
+}
+
+/// Joins the frame's handshake parts and messages with `|`; true if there were any. A message
+/// that ended in an earlier frame (found late, while looking for a chunk header) says so.
+fn rtmp_info(frame: u64, events: &[RtmpEvent], info: &mut String) -> bool {
+    let mut any = false;
+    for ev in events {
+        match ev {
+            RtmpEvent::Handshake(h) => {
+                if any {
+                    info.push('|');
+                }
+                info.push_str(h.part.name());
+                any = true;
+            }
+            RtmpEvent::Message(m) => {
+                if any {
+                    info.push('|');
+                }
+                let _ = m.write_summary(info);
+                if m.frame != frame {
+                    let _ = write!(info, " [frame {}]", m.frame);
+                }
+                any = true;
+            }
+            RtmpEvent::Problem(_) => {}
+        }
+    }
+    any
+}
+
+impl<W: Write> FrameObserver for SummaryView<W> {
+    fn frame(&mut self, f: &FrameCtx<'_>, events: &[RtmpEvent]) -> io::Result<()> {
+        // Lines collect in `line` and go out in large writes.
+        if self.line.len() >= FLUSH_AT {
+            self.out.write_all(&self.line)?;
+            self.line.clear();
+        }
+        let line = &mut self.line;
+        let info = &mut self.info;
+        info.clear();
+        push_num(line, f.frame, 6);
+        line.push(b' ');
+        push_time(line, f.rel_time);
+        line.push(b' ');
+        match &f.content {
+            FrameContent::Tcp {
+                segment,
+                rtmp,
+                conn,
+            } => {
+                let slot = conn.and_then(|c| usize::try_from(c).ok());
+                let text = match slot {
+                    Some(i) => {
+                        if self.addrs.len() <= i {
+                            self.addrs.resize_with(i + 1, || None);
+                        }
+                        self.addrs.get_mut(i).map(|t| {
+                            &*t.get_or_insert_with(|| ConnText::new(segment.src, segment.dst))
+                        })
+                    }
+                    None => None,
+                };
+                let owned;
+                let (addrs, ports) = match text {
+                    Some(t) if t.a == segment.src => (&t.fwd.0, &t.fwd.1),
+                    Some(t) => (&t.rev.0, &t.rev.1),
+                    None => {
+                        owned = ConnText::new(segment.src, segment.dst);
+                        (&owned.fwd.0, &owned.fwd.1)
+                    }
+                };
+                line.extend_from_slice(addrs.as_bytes());
+                if rtmp_info(f.frame, events, info) {
+                    line.extend_from_slice(b"RTMP ");
+                    push_num(line, u64::from(f.captured_len), 0);
+                    line.push(b' ');
+                    line.extend_from_slice(info.as_bytes());
+                } else {
+                    let rtmp_part = *rtmp && !segment.payload.is_empty();
+                    line.extend_from_slice(if rtmp_part { b"RTMP " } else { b"TCP " });
+                    push_num(line, u64::from(f.captured_len), 0);
+                    line.push(b' ');
+                    line.extend_from_slice(ports.as_bytes());
+                    push_flags(line, segment.flags);
+                    line.extend_from_slice(b" Win=");
+                    push_num(line, u64::from(segment.window), 0);
+                    line.extend_from_slice(b" Len=");
+                    push_num(line, segment.payload.len() as u64, 0);
+                    if rtmp_part {
+                        line.extend_from_slice(b" [part of an RTMP message]");
+                    }
+                }
+            }
+            FrameContent::Udp { datagram, kind } => {
+                let _ = write!(line, "{} → {} ", datagram.src, datagram.dst);
+                match kind {
+                    Some(k) => {
+                        let proto = udp::summary(*k, datagram.payload, info);
+                        let _ = write!(line, "{proto} {} {info}", f.captured_len);
+                    }
+                    None => {
+                        let _ = write!(
+                            line,
+                            "UDP {} {} → {} Len={}",
+                            f.captured_len,
+                            datagram.src.port(),
+                            datagram.dst.port(),
+                            datagram.payload.len()
+                        );
+                    }
+                }
+            }
+            FrameContent::Fragment => {
+                let _ = write!(line, "IP fragment {} (not reassembled)", f.captured_len);
+            }
+            FrameContent::Other => {
+                let _ = write!(line, "other {} (not TCP or UDP over IP)", f.captured_len);
+            }
+            FrameContent::Undecodable(e) => {
+                let _ = write!(line, "malformed {} {e}", f.captured_len);
+            }
+        }
+        line.push(b'\n');
+        for ev in events {
+            if let RtmpEvent::Problem(p) = ev {
+                problem_line(line, p);
+            }
+        }
+        Ok(())
+    }
+
+    fn trailing(&mut self, events: &[RtmpEvent]) -> io::Result<()> {
+        for ev in events {
+            match ev {
+                RtmpEvent::Problem(p) => problem_line(&mut self.line, p),
+                RtmpEvent::Message(m) => {
+                    let _ = write!(
+                        self.line,
+                        "{:>6} (completed at the end of the capture) conn {} {} RTMP ",
+                        m.frame, m.at.conn, m.at.dir
+                    );
+                    let mut summary = String::new();
+                    let _ = m.write_summary(&mut summary);
+                    self.line.extend_from_slice(summary.as_bytes());
+                    self.line.push(b'\n');
+                }
+                RtmpEvent::Handshake(h) => {
+                    let _ = writeln!(
+                        self.line,
+                        "{:>6} (completed at the end of the capture) conn {} {} RTMP {}",
+                        h.frame,
+                        h.at.conn,
+                        h.at.dir,
+                        h.part.name()
+                    );
+                }
+            }
+        }
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> View for SummaryView<W> {
+    fn finish(&mut self, report: &DissectReport) -> io::Result<()> {
+        // What the RTP/MPEG-TS analysis found, once the streams are complete.
+        for st in report.udp.streams() {
+            let mut found = Vec::new();
+            if let Some(r) = &st.rtp
+                && (r.lost > 0 || r.reordered > 0 || r.duplicates > 0)
+            {
+                let first = r
+                    .gaps
+                    .first()
+                    .map(|g| {
+                        format!(
+                            ", first gap in frame {} ({} after {})",
+                            g.frame, g.missing, g.after
+                        )
+                    })
+                    .unwrap_or_default();
+                found.push(format!(
+                    "RTP SSRC 0x{:08x}: {} packets lost, {} reordered, {} duplicated{first}",
+                    r.ssrc, r.lost, r.reordered, r.duplicates
+                ));
+            }
+            if let Some(ts) = st.ts() {
+                for p in ts.pids.values().filter(|p| p.cc_errors > 0) {
+                    let first = p
+                        .cc_error_events
+                        .first()
+                        .map(|e| {
+                            format!(
+                                ", first in frame {} (expected {}, found {})",
+                                e.frame, e.expected, e.found
+                            )
+                        })
+                        .unwrap_or_default();
+                    found.push(format!(
+                        "MPEG-TS PID 0x{:04x}: {} continuity counter errors (lost or reordered TS packets){first}",
+                        p.pid, p.cc_errors
+                    ));
+                }
+            }
+            for f in found {
+                let _ = writeln!(
+                    self.line,
+                    "       ! warning (udp stream {} {} -> {}): {f}",
+                    st.index, st.src, st.dst
+                );
+            }
+        }
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        self.out.flush()
+    }
+}
