@@ -413,9 +413,10 @@ async fn recording_rotates_by_duration_at_keyframes() {
     let key = StreamKey::new("cam", "r");
     publish(&hub, &key, &frames, 1, None).await;
     wait_stream_gone(&hub, &key).await;
-    // In the order they were written (names share the second: -1, -2 follow).
+    // Names carry the start time to the millisecond: their order is the order of writing.
+    // (Modification times are not: the previous file's last flush may come later.)
     let mut files = files_under(&dir);
-    files.sort_by_key(|f| std::fs::metadata(f).unwrap().modified().unwrap());
+    files.sort();
     assert_eq!(files.len(), 3, "{files:?}");
     let mut all = Vec::new();
     for f in &files {

@@ -78,14 +78,16 @@ impl RecordingFile {
     }
 }
 
-/// Creates `{dir}/{stream}-{time}.flv`, or with `-1`, `-2`, … if that exists.
+/// Creates `{dir}/{stream}-{YYYYMMDD-HHMMSS.mmm}.flv`, or with `-1`, `-2`, … if that exists.
 async fn create_file(dir: &Path, stream: &str) -> std::io::Result<(PathBuf, tokio::fs::File)> {
     tokio::fs::create_dir_all(dir).await?;
-    let stem = format!(
-        "{}-{}",
-        safe_component(stream),
-        utc_stamp(SystemTime::now())
-    );
+    // Milliseconds too, so that the files of a rotating recording sort in the order they were
+    // written (a rotation every second or faster would otherwise share a stem).
+    let now = SystemTime::now();
+    let millis = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    let stem = format!("{}-{}.{millis:03}", safe_component(stream), utc_stamp(now));
     let mut n = 0u32;
     loop {
         let name = if n == 0 {
