@@ -1,6 +1,7 @@
 //! AMF0: decoder and encoder for every marker of the AMF0 specification, including the AVM+
 //! switch (marker 0x11) into AMF3.
 
+use super::reader::ByteReader;
 use super::{Amf0Value, AmfError, AmfErrorKind, Limits, Properties, amf3};
 
 /// AMF0 type markers.
@@ -34,7 +35,7 @@ pub fn decode(buf: &[u8]) -> Result<(Amf0Value, usize), AmfError> {
 pub fn decode_with_limits(buf: &[u8], limits: Limits) -> Result<(Amf0Value, usize), AmfError> {
     let mut d = Decoder::new(buf, limits);
     let v = d.value()?;
-    Ok((v, d.pos))
+    Ok((v, d.r.pos))
 }
 
 /// Decodes values until `buf` is used up (the body of a command or data message).
@@ -46,7 +47,7 @@ pub fn decode_all(buf: &[u8]) -> Result<Vec<Amf0Value>, AmfError> {
 pub fn decode_all_with_limits(buf: &[u8], limits: Limits) -> Result<Vec<Amf0Value>, AmfError> {
     let mut d = Decoder::new(buf, limits);
     let mut out = Vec::new();
-    while d.pos < buf.len() {
+    while d.r.remaining() > 0 {
         out.push(d.value()?);
     }
     Ok(out)
@@ -173,8 +174,7 @@ fn put_properties(props: &Properties<Amf0Value>, out: &mut Vec<u8>) {
 
 /// A bounded AMF0 reader over one buffer.
 struct Decoder<'a> {
-    buf: &'a [u8],
-    pos: usize,
+    r: ByteReader<'a>,
     limits: Limits,
     values_left: usize,
     depth: usize,
@@ -183,86 +183,40 @@ struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     fn new(buf: &'a [u8], limits: Limits) -> Self {
         Decoder {
-            buf,
-            pos: 0,
+            r: ByteReader::new(buf, 0),
             limits,
             values_left: limits.max_values,
             depth: 0,
         }
     }
 
-    fn err(&self, offset: usize, kind: AmfErrorKind) -> AmfError {
-        AmfError { offset, kind }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], AmfError> {
-        let rest = self.buf.get(self.pos..).unwrap_or_default();
-        match rest.get(..n) {
-            Some(bytes) => {
-                self.pos += n;
-                Ok(bytes)
-            }
-            None => Err(self.err(
-                self.pos,
-                AmfErrorKind::Truncated {
-                    needed: n - rest.len(),
-                },
-            )),
-        }
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], AmfError> {
-        let bytes = self.take(N)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(bytes);
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, AmfError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, AmfError> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
-    fn u32(&mut self) -> Result<u32, AmfError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    fn f64(&mut self) -> Result<f64, AmfError> {
-        Ok(f64::from_be_bytes(self.array()?))
-    }
-
     fn utf8(&mut self, len: usize) -> Result<String, AmfError> {
-        let start = self.pos;
-        let bytes = self.take(len)?;
+        let start = self.r.pos;
+        let bytes = self.r.take(len)?;
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_owned()),
-            Err(_) => Err(self.err(start, AmfErrorKind::InvalidUtf8)),
+            Err(_) => Err(self.r.err(start, AmfErrorKind::InvalidUtf8)),
         }
     }
 
     fn short_str(&mut self) -> Result<String, AmfError> {
-        let len = self.u16()?;
+        let len = self.r.u16()?;
         self.utf8(usize::from(len))
     }
 
     fn long_str(&mut self) -> Result<String, AmfError> {
-        let at = self.pos;
-        let len = self.u32()?;
-        let len = usize::try_from(len)
-            .map_err(|_| self.err(at, AmfErrorKind::LengthTooLarge { length: len.into() }))?;
+        let at = self.r.pos;
+        let len = self.r.u32()?;
+        let len = usize::try_from(len).map_err(|_| {
+            self.r
+                .err(at, AmfErrorKind::LengthTooLarge { length: len.into() })
+        })?;
         self.utf8(len)
-    }
-
-    fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
     }
 
     fn count_value(&mut self, at: usize) -> Result<(), AmfError> {
         if self.values_left == 0 {
-            return Err(self.err(
+            return Err(self.r.err(
                 at,
                 AmfErrorKind::TooManyValues {
                     limit: self.limits.max_values,
@@ -275,7 +229,7 @@ impl<'a> Decoder<'a> {
 
     fn enter(&mut self, at: usize) -> Result<(), AmfError> {
         if self.depth >= self.limits.max_depth {
-            return Err(self.err(
+            return Err(self.r.err(
                 at,
                 AmfErrorKind::TooDeep {
                     limit: self.limits.max_depth,
@@ -287,12 +241,12 @@ impl<'a> Decoder<'a> {
     }
 
     fn value(&mut self) -> Result<Amf0Value, AmfError> {
-        let at = self.pos;
+        let at = self.r.pos;
         self.count_value(at)?;
-        let m = self.u8()?;
+        let m = self.r.u8()?;
         Ok(match m {
-            marker::NUMBER => Amf0Value::Number(self.f64()?),
-            marker::BOOLEAN => Amf0Value::Boolean(self.u8()? != 0),
+            marker::NUMBER => Amf0Value::Number(self.r.f64()?),
+            marker::BOOLEAN => Amf0Value::Boolean(self.r.u8()? != 0),
             marker::STRING => Amf0Value::String(self.short_str()?),
             marker::OBJECT => {
                 self.enter(at)?;
@@ -302,20 +256,20 @@ impl<'a> Decoder<'a> {
             }
             marker::NULL => Amf0Value::Null,
             marker::UNDEFINED => Amf0Value::Undefined,
-            marker::REFERENCE => Amf0Value::Reference(self.u16()?),
+            marker::REFERENCE => Amf0Value::Reference(self.r.u16()?),
             marker::ECMA_ARRAY => {
-                let count = self.u32()?;
+                let count = self.r.u32()?;
                 self.enter(at)?;
                 let properties = self.properties(true)?;
                 self.depth -= 1;
                 Amf0Value::EcmaArray { count, properties }
             }
             marker::STRICT_ARRAY => {
-                let count_at = self.pos;
-                let count = self.u32()?;
+                let count_at = self.r.pos;
+                let count = self.r.u32()?;
                 // Every element takes at least one byte: a count beyond what is left is a lie.
-                if u64::from(count) > self.remaining() as u64 {
-                    return Err(self.err(
+                if u64::from(count) > self.r.remaining() as u64 {
+                    return Err(self.r.err(
                         count_at,
                         AmfErrorKind::LengthTooLarge {
                             length: count.into(),
@@ -331,8 +285,8 @@ impl<'a> Decoder<'a> {
                 Amf0Value::StrictArray(items)
             }
             marker::DATE => {
-                let millis = self.f64()?;
-                let timezone = i16::from_be_bytes(self.array()?);
+                let millis = self.r.f64()?;
+                let timezone = i16::from_be_bytes(self.r.array()?);
                 Amf0Value::Date { millis, timezone }
             }
             marker::LONG_STRING => Amf0Value::LongString(self.long_str()?),
@@ -349,24 +303,24 @@ impl<'a> Decoder<'a> {
                 }
             }
             marker::AVMPLUS => {
-                let rest = self.buf.get(self.pos..).unwrap_or_default();
+                let rest = self.r.rest();
                 let (v, used) = amf3::decode_embedded(
                     rest,
-                    self.pos,
+                    self.r.pos,
                     self.limits,
                     self.depth,
                     &mut self.values_left,
                 )?;
-                self.pos += used;
+                self.r.pos += used;
                 Amf0Value::Amf3(v)
             }
             marker::OBJECT_END => {
-                return Err(self.err(at, AmfErrorKind::UnexpectedMarker(m)));
+                return Err(self.r.err(at, AmfErrorKind::UnexpectedMarker(m)));
             }
             marker::MOVIECLIP | marker::RECORDSET => {
-                return Err(self.err(at, AmfErrorKind::UnexpectedMarker(m)));
+                return Err(self.r.err(at, AmfErrorKind::UnexpectedMarker(m)));
             }
-            _ => return Err(self.err(at, AmfErrorKind::UnknownMarker(m))),
+            _ => return Err(self.r.err(at, AmfErrorKind::UnknownMarker(m))),
         })
     }
 
@@ -377,18 +331,17 @@ impl<'a> Decoder<'a> {
     fn properties(&mut self, lenient_end: bool) -> Result<Properties<Amf0Value>, AmfError> {
         let mut props = Vec::new();
         loop {
-            if lenient_end && self.remaining() == 0 {
+            if lenient_end && self.r.remaining() == 0 {
                 return Ok(props);
             }
             let name = self.short_str()?;
             if name.is_empty() {
-                let end_at = self.pos;
                 // An empty name before the end marker; anything else is a value with an empty name.
-                if self.buf.get(end_at) == Some(&marker::OBJECT_END) {
-                    self.pos += 1;
+                if self.r.peek() == Some(marker::OBJECT_END) {
+                    self.r.pos += 1;
                     return Ok(props);
                 }
-                if lenient_end && self.remaining() == 0 {
+                if lenient_end && self.r.remaining() == 0 {
                     return Ok(props);
                 }
             }

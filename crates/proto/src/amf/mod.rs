@@ -9,6 +9,7 @@
 pub mod amf0;
 pub mod amf3;
 mod error;
+mod reader;
 
 pub use error::{AmfError, AmfErrorKind};
 

@@ -9,6 +9,7 @@
 
 use super::super::{Amf3Object, Amf3Value, AmfError, AmfErrorKind, Limits, Properties};
 use super::{CLONED_BYTES_PER_VALUE, marker};
+use crate::amf::reader::ByteReader;
 
 /// Decodes one value with fresh reference tables. See [`super::decode_embedded`].
 pub(super) fn decode_value(
@@ -19,9 +20,7 @@ pub(super) fn decode_value(
     values_left: &mut usize,
 ) -> Result<(Amf3Value, usize), AmfError> {
     let mut d = Decoder {
-        buf,
-        pos: 0,
-        base,
+        r: ByteReader::new(buf, base),
         limits,
         depth,
         values_left: *values_left,
@@ -32,7 +31,7 @@ pub(super) fn decode_value(
     };
     let v = d.value()?;
     *values_left = d.values_left;
-    Ok((v, d.pos))
+    Ok((v, d.r.pos))
 }
 
 /// One entry of the traits table. Names borrow from the input.
@@ -57,10 +56,7 @@ struct Slot {
 }
 
 struct Decoder<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    /// Offset of `buf` in the caller's buffer; added to every error offset.
-    base: usize,
+    r: ByteReader<'a>,
     limits: Limits,
     depth: usize,
     values_left: usize,
@@ -73,65 +69,23 @@ struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    fn err(&self, offset: usize, kind: AmfErrorKind) -> AmfError {
-        AmfError {
-            offset: self.base + offset,
-            kind,
-        }
-    }
-
-    fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], AmfError> {
-        let rest = self.buf.get(self.pos..).unwrap_or_default();
-        match rest.get(..n) {
-            Some(bytes) => {
-                self.pos += n;
-                Ok(bytes)
-            }
-            None => Err(self.err(
-                self.pos,
-                AmfErrorKind::Truncated {
-                    needed: n - rest.len(),
-                },
-            )),
-        }
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], AmfError> {
-        let bytes = self.take(N)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(bytes);
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, AmfError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn f64(&mut self) -> Result<f64, AmfError> {
-        Ok(f64::from_be_bytes(self.array()?))
-    }
-
     /// Variable-length unsigned 29-bit integer: up to three bytes of 7 bits with a continuation
     /// flag, then (if needed) a fourth byte of 8 bits.
     fn u29(&mut self) -> Result<u32, AmfError> {
         let mut v = 0u32;
         for _ in 0..3 {
-            let b = self.u8()?;
+            let b = self.r.u8()?;
             v = (v << 7) | u32::from(b & 0x7F);
             if b & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Ok((v << 8) | u32::from(self.u8()?))
+        Ok((v << 8) | u32::from(self.r.u8()?))
     }
 
     fn charge(&mut self, at: usize, units: usize) -> Result<(), AmfError> {
         if units > self.values_left {
-            return Err(self.err(
+            return Err(self.r.err(
                 at,
                 AmfErrorKind::TooManyValues {
                     limit: self.limits.max_values,
@@ -157,7 +111,7 @@ impl<'a> Decoder<'a> {
 
     fn enter(&mut self, at: usize) -> Result<(), AmfError> {
         if self.depth >= self.limits.max_depth {
-            return Err(self.err(
+            return Err(self.r.err(
                 at,
                 AmfErrorKind::TooDeep {
                     limit: self.limits.max_depth,
@@ -176,8 +130,8 @@ impl<'a> Decoder<'a> {
     fn count(&self, at: usize, count: u32, min_item_bytes: usize) -> Result<usize, AmfError> {
         let needed = u64::from(count) * min_item_bytes as u64;
         match usize::try_from(count) {
-            Ok(n) if needed <= self.remaining() as u64 => Ok(n),
-            _ => Err(self.err(
+            Ok(n) if needed <= self.r.remaining() as u64 => Ok(n),
+            _ => Err(self.r.err(
                 at,
                 AmfErrorKind::LengthTooLarge {
                     length: count.into(),
@@ -187,23 +141,23 @@ impl<'a> Decoder<'a> {
     }
 
     fn utf8(&mut self, len: u32) -> Result<&'a str, AmfError> {
-        let start = self.pos;
+        let start = self.r.pos;
         let len = usize::try_from(len).unwrap_or(usize::MAX);
-        let bytes = self.take(len)?;
-        std::str::from_utf8(bytes).map_err(|_| self.err(start, AmfErrorKind::InvalidUtf8))
+        let bytes = self.r.take(len)?;
+        std::str::from_utf8(bytes).map_err(|_| self.r.err(start, AmfErrorKind::InvalidUtf8))
     }
 
     /// UTF-8-vr: a string reference (low bit 0) or an inline string (low bit 1), which joins
     /// the string table unless it is empty.
     fn utf8_vr(&mut self) -> Result<&'a str, AmfError> {
-        let at = self.pos;
+        let at = self.r.pos;
         let u = self.u29()?;
         if u & 1 == 0 {
             let index = u >> 1;
             let s = match self.strings.get(index as usize) {
                 Some(s) => *s,
                 None => {
-                    return Err(self.err(
+                    return Err(self.r.err(
                         at,
                         AmfErrorKind::BadReference {
                             table: "string",
@@ -225,9 +179,9 @@ impl<'a> Decoder<'a> {
     }
 
     pub(super) fn value(&mut self) -> Result<Amf3Value, AmfError> {
-        let at = self.pos;
+        let at = self.r.pos;
         self.charge(at, 1)?;
-        let m = self.u8()?;
+        let m = self.r.u8()?;
         Ok(match m {
             marker::UNDEFINED => Amf3Value::Undefined,
             marker::NULL => Amf3Value::Null,
@@ -235,16 +189,16 @@ impl<'a> Decoder<'a> {
             marker::TRUE => Amf3Value::Boolean(true),
             // Sign-extend the 29-bit value.
             marker::INTEGER => Amf3Value::Integer(((self.u29()? << 3) as i32) >> 3),
-            marker::DOUBLE => Amf3Value::Double(self.f64()?),
+            marker::DOUBLE => Amf3Value::Double(self.r.f64()?),
             marker::STRING => Amf3Value::String(self.utf8_vr()?.to_owned()),
             marker::XML_DOCUMENT..=marker::DICTIONARY => self.complex(at, m)?,
-            _ => return Err(self.err(at, AmfErrorKind::UnknownMarker(m))),
+            _ => return Err(self.r.err(at, AmfErrorKind::UnknownMarker(m))),
         })
     }
 
     /// A value that lives in the object table: a reference, or a header and a body.
     fn complex(&mut self, at: usize, m: u8) -> Result<Amf3Value, AmfError> {
-        let head_at = self.pos;
+        let head_at = self.r.pos;
         let u = self.u29()?;
         if u & 1 == 0 {
             return self.resolve(at, u >> 1);
@@ -258,7 +212,7 @@ impl<'a> Decoder<'a> {
         self.objects.push(Slot {
             marker: m,
             head,
-            body_at: self.pos,
+            body_at: self.r.pos,
             done: false,
         });
         let v = self.body(at, head_at, m, head)?;
@@ -273,7 +227,7 @@ impl<'a> Decoder<'a> {
         let slot = match self.objects.get(index as usize) {
             Some(slot) if slot.done => *slot,
             Some(_) => {
-                return Err(self.err(
+                return Err(self.r.err(
                     at,
                     AmfErrorKind::Unsupported(
                         "AMF3 reference to an object from inside itself (a cycle), which a value tree cannot hold",
@@ -281,7 +235,7 @@ impl<'a> Decoder<'a> {
                 ));
             }
             None => {
-                return Err(self.err(
+                return Err(self.r.err(
                     at,
                     AmfErrorKind::BadReference {
                         table: "object",
@@ -290,15 +244,15 @@ impl<'a> Decoder<'a> {
                 ));
             }
         };
-        let resume = self.pos;
-        self.pos = slot.body_at;
+        let resume = self.r.pos;
+        self.r.pos = slot.body_at;
         self.replaying += 1;
         let result = self.body(at, slot.body_at, slot.marker, slot.head);
         self.replaying -= 1;
-        self.pos = resume;
+        self.r.pos = resume;
         // Errors inside a replay (budget, depth) belong to the outermost reference.
         let outermost = self.replaying == 0;
-        result.map_err(|e| if outermost { self.err(at, e.kind) } else { e })
+        result.map_err(|e| if outermost { self.r.err(at, e.kind) } else { e })
     }
 
     /// The part of an object-table value after its header. `at` is the marker's offset,
@@ -308,9 +262,9 @@ impl<'a> Decoder<'a> {
             marker::XML_DOCUMENT => Amf3Value::XmlDocument(self.text(head_at, head)?),
             marker::XML => Amf3Value::Xml(self.text(head_at, head)?),
             // The header's other bits carry nothing for a date.
-            marker::DATE => Amf3Value::Date(self.f64()?),
+            marker::DATE => Amf3Value::Date(self.r.f64()?),
             marker::BYTE_ARRAY => {
-                let bytes = self.take(usize::try_from(head).unwrap_or(usize::MAX))?;
+                let bytes = self.r.take(usize::try_from(head).unwrap_or(usize::MAX))?;
                 self.charge_payload(head_at, bytes.len())?;
                 Amf3Value::ByteArray(bytes.to_vec())
             }
@@ -330,7 +284,7 @@ impl<'a> Decoder<'a> {
             }
             marker::VECTOR_OBJECT => {
                 let count = self.count(head_at, head, 1)?;
-                let fixed = self.u8()? != 0;
+                let fixed = self.r.u8()? != 0;
                 let type_name = self.utf8_vr()?.to_owned();
                 self.enter(at)?;
                 let mut items = Vec::with_capacity(count);
@@ -346,7 +300,7 @@ impl<'a> Decoder<'a> {
             }
             marker::DICTIONARY => {
                 let count = self.count(head_at, head, 2)?;
-                let weak_keys = self.u8()? != 0;
+                let weak_keys = self.r.u8()? != 0;
                 self.enter(at)?;
                 let mut entries = Vec::with_capacity(count);
                 for _ in 0..count {
@@ -357,7 +311,7 @@ impl<'a> Decoder<'a> {
                 self.leave();
                 Amf3Value::Dictionary { weak_keys, entries }
             }
-            _ => return Err(self.err(at, AmfErrorKind::UnknownMarker(m))),
+            _ => return Err(self.r.err(at, AmfErrorKind::UnknownMarker(m))),
         })
     }
 
@@ -377,12 +331,12 @@ impl<'a> Decoder<'a> {
         from_bytes: fn([u8; W]) -> T,
     ) -> Result<(bool, Vec<T>), AmfError> {
         let count = self.count(head_at, count, W)?;
-        let fixed = self.u8()? != 0;
+        let fixed = self.r.u8()? != 0;
         self.charge_payload(head_at, count * W)?;
         self.enter(at)?;
         let mut items = Vec::with_capacity(count);
         for _ in 0..count {
-            items.push(from_bytes(self.array()?));
+            items.push(from_bytes(self.r.array()?));
         }
         self.leave();
         Ok((fixed, items))
@@ -405,7 +359,7 @@ impl<'a> Decoder<'a> {
         let dense_len = self.count(head_at, head, 1)?;
         self.enter(at)?;
         let associative = self.named_values()?;
-        let mut dense = Vec::with_capacity(dense_len.min(self.remaining()));
+        let mut dense = Vec::with_capacity(dense_len.min(self.r.remaining()));
         for _ in 0..dense_len {
             dense.push(self.value()?);
         }
@@ -441,7 +395,7 @@ impl<'a> Decoder<'a> {
         if head & 1 == 0 {
             let index = head >> 1;
             let Some(traits) = self.traits.get(index as usize).cloned() else {
-                return Err(self.err(
+                return Err(self.r.err(
                     head_at,
                     AmfErrorKind::BadReference {
                         table: "traits",
@@ -454,7 +408,7 @@ impl<'a> Decoder<'a> {
         }
         let class_name = self.utf8_vr()?;
         if head & 2 != 0 {
-            return Err(self.err(
+            return Err(self.r.err(
                 at,
                 AmfErrorKind::Externalizable {
                     class_name: class_name.to_owned(),
