@@ -218,24 +218,24 @@ impl Connection {
             let want_frames = self.closing.is_none()
                 && self.out_bytes < OUTPUT_HIGH_WATER
                 && self.playing.as_ref().is_some_and(|p| !p.paused);
-            let slices: Vec<IoSlice<'_>> = self
-                .out
-                .iter()
-                .take(MAX_IOVECS)
-                .map(|b| IoSlice::new(b))
-                .collect();
+            // On the stack: this loop turns once per frame for a busy player.
+            let mut iov = [IoSlice::new(&[]); MAX_IOVECS];
+            let mut count = 0;
+            for (slot, buf) in iov.iter_mut().zip(&self.out) {
+                *slot = IoSlice::new(buf);
+                count += 1;
+            }
+            let slices = &iov[..count];
             let has_output = !slices.is_empty();
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
-                    drop(slices);
                     self.say_goodbye();
                     self.collect_output();
                     let _ = tokio::time::timeout(SHUTDOWN_FLUSH, flush_all(&mut writer, &mut self.out)).await;
                     return Ending::Shutdown;
                 }
-                written = writer.write_vectored(&slices), if has_output => {
-                    drop(slices);
+                written = writer.write_vectored(slices), if has_output => {
                     match written {
                         Ok(0) => return Ending::PeerClosed,
                         Ok(n) => {
@@ -246,7 +246,6 @@ impl Connection {
                     }
                 }
                 read = reader.read(&mut buf), if can_read => {
-                    drop(slices);
                     match read {
                         Ok(0) => return Ending::PeerClosed,
                         Ok(n) => {
@@ -262,7 +261,6 @@ impl Connection {
                     }
                 }
                 delivery = next_delivery(&mut self.playing), if want_frames => {
-                    drop(slices);
                     if let Err(e) = self.on_delivery(delivery) {
                         return Ending::Protocol(e);
                     }
@@ -278,7 +276,6 @@ impl Connection {
                     }
                 }
                 replaced = publisher_replaced(&self.publishing), if self.publishing.is_some() => {
-                    drop(slices);
                     let () = replaced;
                     self.on_replaced();
                 }
