@@ -119,6 +119,12 @@ pub struct PlayerQueueConfig {
     /// (32 MiB).
     #[serde(deserialize_with = "de_positive_usize")]
     pub max_bytes: usize,
+    /// `merged_write_ms`: 0 (the default) sends each video frame at once, audio with the next
+    /// video frame (waiting at most 30 ms), so the server adds less than one frame interval
+    /// of latency. A value (1..=1000) releases frames to players in batches at most that old,
+    /// so each player gets fewer, larger writes: less CPU per byte for that much latency.
+    #[serde(rename = "merged_write_ms", deserialize_with = "de_merged_write")]
+    pub merged_write: Duration,
 }
 
 impl Default for ServerConfig {
@@ -164,6 +170,7 @@ impl Default for PlayerQueueConfig {
         PlayerQueueConfig {
             max_lag: Duration::from_secs(5),
             max_bytes: 32 << 20,
+            merged_write: Duration::ZERO,
         }
     }
 }
@@ -268,6 +275,18 @@ fn de_positive_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Er
     }
 }
 
+/// Longest merged-write window accepted.
+pub const MAX_MERGED_WRITE_MS: u64 = 1000;
+
+fn de_merged_write<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    match u64::deserialize(d)? {
+        ms @ 0..=MAX_MERGED_WRITE_MS => Ok(Duration::from_millis(ms)),
+        ms => Err(serde::de::Error::custom(format!(
+            "{ms} is outside 0..={MAX_MERGED_WRITE_MS} (milliseconds)"
+        ))),
+    }
+}
+
 fn de_positive_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     match u32::deserialize(d)? {
         0 => Err(serde::de::Error::custom("must be at least 1")),
@@ -358,6 +377,7 @@ mod tests {
             "max_duration_ms",
             "[player_queue]",
             "max_lag_ms",
+            "merged_write_ms",
             "max_bytes",
             "http_listen",
             "[hls]",

@@ -7,9 +7,12 @@
 //! behind in the hub's ring, where the hub makes it skip, instead of queueing here.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,8 +32,10 @@ use crate::hub::{
     Subscription,
 };
 
-/// Largest read from the socket at once.
+/// Largest read from the socket at once (a publisher's).
 const READ_SIZE: usize = 64 * 1024;
+/// First read buffer: enough for the handshake and commands, all most players ever send.
+const INITIAL_READ_SIZE: usize = 4 * 1024;
 /// Input held while the application decides on a request; past this the socket is not read.
 const MAX_UNPROCESSED_INPUT: usize = 1 << 20;
 /// Longest chunk header: 3-byte basic header, 11-byte type 0 header, extended timestamp.
@@ -149,15 +154,18 @@ struct Connection {
     closing: Option<Ending>,
 }
 
-/// Runs one connection to its end; returns how it ended.
-pub async fn serve_connection<S>(
+/// Runs one connection to its end; returns how it ended. `reader` and `writer` are the two
+/// halves of one socket (`TcpStream::into_split`, or `tokio::io::split` for TLS).
+pub async fn serve_connection<R, W>(
     ctx: ConnectionContext,
-    socket: S,
+    reader: R,
+    writer: W,
     peer: SocketAddr,
     id: u64,
 ) -> Ending
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
 {
     let epoch_ms = ctx.epoch.elapsed().as_millis() as u32;
     let session = ServerSession::new(ctx.session_config(), epoch_ms, &mut rand::rng());
@@ -173,23 +181,78 @@ where
         handshake_done: false,
         closing: None,
     };
-    let ending = conn.run(socket).await;
+    let ending = conn.run(reader, writer).await;
     conn.leave();
     ending
 }
 
+/// When the connection's limits end it, as of the last read and write.
+struct Clock {
+    handshake_deadline: Instant,
+    idle: Duration,
+    last_read: Instant,
+    last_write_progress: Instant,
+}
+
 impl Connection {
-    async fn run<S>(&mut self, socket: S) -> Ending
+    /// The moment a limit ends the connection, `None` while none applies (a player waiting
+    /// for frames sends nothing, and that is fine).
+    fn deadline(&self, clock: &Clock) -> Option<Instant> {
+        if !self.handshake_done {
+            Some(clock.handshake_deadline)
+        } else if !self.out.is_empty() {
+            // Writes must make progress; a player that stopped reading is let go.
+            Some(clock.last_write_progress + clock.idle)
+        } else if self.playing.is_some() {
+            None
+        } else {
+            Some(clock.last_read + clock.idle)
+        }
+    }
+
+    fn limit_reached(&self, clock: &Clock) -> Ending {
+        Ending::Limit(if !self.handshake_done {
+            format!(
+                "no handshake within {} ms",
+                self.ctx.config.handshake_timeout.as_millis()
+            )
+        } else if !self.out.is_empty() {
+            format!("peer read nothing for {} ms", clock.idle.as_millis())
+        } else {
+            format!("idle for {} ms", clock.idle.as_millis())
+        })
+    }
+
+    async fn run<R, W>(&mut self, mut reader: R, mut writer: W) -> Ending
     where
-        S: AsyncRead + AsyncWrite + Unpin,
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
     {
-        let (mut reader, mut writer) = tokio::io::split(socket);
-        let mut buf = vec![0u8; READ_SIZE];
+        // Players and most peers send little: start small, grow for a publisher's stream.
+        let mut buf = vec![0u8; INITIAL_READ_SIZE];
+        // Pinned once: a `changed()` future made every turn would take the shutdown channel's
+        // lock, shared by every connection, on every turn.
         let mut shutdown = self.ctx.shutdown.clone();
-        let handshake_deadline = Instant::now() + self.ctx.config.handshake_timeout;
-        let idle = self.ctx.config.idle_timeout;
-        let mut last_read = Instant::now();
-        let mut last_write_progress = Instant::now();
+        let shutdown_signal = async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        };
+        tokio::pin!(shutdown_signal);
+        let now = Instant::now();
+        let mut clock = Clock {
+            handshake_deadline: now + self.ctx.config.handshake_timeout,
+            idle: self.ctx.config.idle_timeout,
+            last_read: now,
+            last_write_progress: now,
+        };
+        // One timer for every limit, re-armed only when it fires early or must fire sooner:
+        // a busy player's loop turns once per write, and re-creating a timer each turn costs.
+        let mut armed = clock.handshake_deadline;
+        let limit = sleep_until(armed);
+        tokio::pin!(limit);
+        // A publisher's frames held back for a merged write (see `Publisher::release_due`).
+        let release = sleep_until(now);
+        tokio::pin!(release);
+        let mut release_armed: Option<Instant> = None;
         loop {
             self.collect_output();
             if self.out.is_empty()
@@ -198,17 +261,22 @@ impl Connection {
                 let _ = writer.shutdown().await;
                 return ending;
             }
-            let deadline = if !self.handshake_done {
-                handshake_deadline
-            } else if !self.out.is_empty() {
-                // Writes must make progress; a player that stopped reading is let go.
-                last_write_progress + idle
-            } else if self.playing.is_some() {
-                // A player waiting for frames sends nothing and that is fine.
-                Instant::now() + idle
-            } else {
-                last_read + idle
-            };
+            if let Some(deadline) = self.deadline(&clock)
+                && deadline < armed
+            {
+                armed = deadline;
+                limit.as_mut().reset(armed);
+            }
+            let due = self
+                .publishing
+                .as_ref()
+                .and_then(|p| p.publisher.release_due());
+            if let Some(at) = due
+                && release_armed != Some(at)
+            {
+                release.as_mut().reset(at);
+            }
+            release_armed = due;
             // A chunk is parsed only once all of it is here, and a peer with a large chunk size
             // sends a whole message as one chunk: always take in one chunk of the largest
             // message allowed, or such a message would never complete.
@@ -218,29 +286,21 @@ impl Connection {
             let want_frames = self.closing.is_none()
                 && self.out_bytes < OUTPUT_HIGH_WATER
                 && self.playing.as_ref().is_some_and(|p| !p.paused);
-            // On the stack: this loop turns once per frame for a busy player.
-            let mut iov = [IoSlice::new(&[]); MAX_IOVECS];
-            let mut count = 0;
-            for (slot, buf) in iov.iter_mut().zip(&self.out) {
-                *slot = IoSlice::new(buf);
-                count += 1;
-            }
-            let slices = &iov[..count];
-            let has_output = !slices.is_empty();
+            let has_output = !self.out.is_empty();
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => {
+                () = &mut shutdown_signal => {
                     self.say_goodbye();
                     self.collect_output();
                     let _ = tokio::time::timeout(SHUTDOWN_FLUSH, flush_all(&mut writer, &mut self.out)).await;
                     return Ending::Shutdown;
                 }
-                written = writer.write_vectored(slices), if has_output => {
+                written = poll_fn(|cx| poll_write_queue(cx, &mut writer, &self.out)), if has_output => {
                     match written {
                         Ok(0) => return Ending::PeerClosed,
                         Ok(n) => {
                             self.advance(n);
-                            last_write_progress = Instant::now();
+                            clock.last_write_progress = Instant::now();
                         }
                         Err(e) => return Ending::from_io(e),
                     }
@@ -249,12 +309,15 @@ impl Connection {
                     match read {
                         Ok(0) => return Ending::PeerClosed,
                         Ok(n) => {
-                            last_read = Instant::now();
+                            clock.last_read = Instant::now();
                             if !has_output {
-                                last_write_progress = last_read;
+                                clock.last_write_progress = clock.last_read;
                             }
                             if let Err(e) = self.on_input(&buf[..n]) {
                                 return Ending::Protocol(e);
+                            }
+                            if n == buf.len() && buf.len() < READ_SIZE {
+                                buf.resize(READ_SIZE, 0);
                             }
                         }
                         Err(e) => return Ending::from_io(e),
@@ -279,14 +342,20 @@ impl Connection {
                     let () = replaced;
                     self.on_replaced();
                 }
-                _ = sleep_until(deadline) => {
-                    return Ending::Limit(if !self.handshake_done {
-                        format!("no handshake within {} ms", self.ctx.config.handshake_timeout.as_millis())
-                    } else if has_output {
-                        format!("peer read nothing for {} ms", idle.as_millis())
-                    } else {
-                        format!("idle for {} ms", idle.as_millis())
-                    });
+                () = &mut release, if release_armed.is_some() => {
+                    release_armed = None;
+                    if let Some(p) = &self.publishing {
+                        p.publisher.release();
+                    }
+                }
+                () = &mut limit => {
+                    let now = Instant::now();
+                    match self.deadline(&clock) {
+                        Some(deadline) if deadline <= now => return self.limit_reached(&clock),
+                        Some(deadline) => armed = deadline,
+                        None => armed = now + clock.idle,
+                    }
+                    limit.as_mut().reset(armed);
                 }
             }
         }
@@ -637,6 +706,23 @@ async fn publisher_replaced(publishing: &Option<Publishing>) {
         Some(p) => p.publisher.replaced().await,
         None => std::future::pending().await,
     }
+}
+
+/// Writes from the front of `out`, as many buffers as one vectored write takes. The list of
+/// slices lives on the stack for the call only, not in the connection's future (which every
+/// connection keeps for its lifetime).
+fn poll_write_queue<W: AsyncWrite + Unpin>(
+    cx: &mut Context<'_>,
+    writer: &mut W,
+    out: &VecDeque<Bytes>,
+) -> Poll<std::io::Result<usize>> {
+    let mut iov = [IoSlice::new(&[]); MAX_IOVECS];
+    let mut count = 0;
+    for (slot, buf) in iov.iter_mut().zip(out) {
+        *slot = IoSlice::new(buf);
+        count += 1;
+    }
+    Pin::new(writer).poll_write_vectored(cx, &iov[..count])
 }
 
 async fn flush_all<W: AsyncWrite + Unpin>(

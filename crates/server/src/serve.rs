@@ -212,7 +212,12 @@ async fn handle_tls(
     match tokio::time::timeout(limit, acceptor.accept(socket)).await {
         Ok(Ok(stream)) => {
             tracing::debug!(conn = id, %peer, "TLS established");
-            log_ending(id, peer, serve_connection(ctx, stream, peer, id).await);
+            let (reader, writer) = tokio::io::split(stream);
+            log_ending(
+                id,
+                peer,
+                serve_connection(ctx, reader, writer, peer, id).await,
+            );
         }
         Ok(Err(e)) => tracing::warn!(conn = id, %peer, "TLS handshake failed: {e}"),
         Err(_) => {
@@ -223,7 +228,13 @@ async fn handle_tls(
 
 async fn handle(ctx: ConnectionContext, socket: TcpStream, peer: SocketAddr, id: u64) {
     tracing::debug!(conn = id, %peer, "accepted");
-    log_ending(id, peer, serve_connection(ctx, socket, peer, id).await);
+    // Owned halves: no lock between reading and writing, unlike `tokio::io::split`.
+    let (reader, writer) = socket.into_split();
+    log_ending(
+        id,
+        peer,
+        serve_connection(ctx, reader, writer, peer, id).await,
+    );
 }
 
 fn log_ending(id: u64, peer: SocketAddr, ending: Ending) {

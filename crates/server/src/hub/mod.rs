@@ -29,6 +29,8 @@ pub mod timeline;
 mod tests;
 #[cfg(test)]
 mod tests_fanout;
+#[cfg(test)]
+mod tests_release;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -46,6 +48,7 @@ pub use publisher::{Publisher, PushError};
 pub use subscription::{Delivery, SkipReport, Subscription};
 
 use publisher::SessionFlag;
+pub use ring::AUDIO_HOLD;
 use ring::{Session, StreamState};
 use subscription::Position;
 
@@ -83,6 +86,33 @@ pub struct HubConfig {
     pub publisher_takeover: bool,
     /// The outgoing chunk size: frames share their serialization at this size.
     pub chunk_size: u32,
+    /// When published frames become visible to players.
+    pub release: ReleasePolicy,
+}
+
+/// When a published frame becomes visible to players. Frames released together reach each
+/// player in one write, and on a TCP socket a write costs mostly per call, not per byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleasePolicy {
+    /// Each frame at once (one write per frame and player).
+    Immediate,
+    /// Video, data and publisher events at once; audio with the next video frame, waiting at
+    /// most [`AUDIO_HOLD`] (audio-only streams: at once). The server adds less than one
+    /// frame interval of latency. The default.
+    LowLatency,
+    /// Everything in batches, released when the oldest frame held has waited this long.
+    Merged(Duration),
+}
+
+impl ReleasePolicy {
+    /// The policy `player_queue.merged_write_ms` asks for.
+    pub fn from_merged_write(merged_write: Duration) -> ReleasePolicy {
+        if merged_write.is_zero() {
+            ReleasePolicy::LowLatency
+        } else {
+            ReleasePolicy::Merged(merged_write)
+        }
+    }
 }
 
 impl From<&ServerConfig> for HubConfig {
@@ -93,6 +123,7 @@ impl From<&ServerConfig> for HubConfig {
             play_wait_timeout: c.play_wait_timeout,
             publisher_takeover: c.publisher_takeover,
             chunk_size: c.chunk_size,
+            release: ReleasePolicy::from_merged_write(c.player_queue.merged_write),
         }
     }
 }

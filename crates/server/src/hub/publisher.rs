@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::frame::Frame;
 use super::{HubShared, Stream, StreamKey};
@@ -56,11 +57,16 @@ impl Publisher {
     }
 
     /// Publishes one frame: classifies it, gives it the stream's timestamp (see the
-    /// [timeline rule](super::timeline)), appends it to the stream's ring and wakes the
-    /// players. O(1), whatever the number of players.
+    /// [timeline rule](super::timeline)), appends it to the stream's ring and, when the
+    /// release policy lets it go now, wakes the players. O(1), whatever the number of players.
+    ///
+    /// A frame may be held back for a few milliseconds so that players write it together
+    /// with the next one (`player_queue.merged_write_ms`); the connection then calls
+    /// [`release`](Self::release) at [`release_due`](Self::release_due) if no frame
+    /// released it first.
     pub fn push(&mut self, mut frame: Frame) -> Result<(), PushError> {
         frame.classify();
-        {
+        let released = {
             let mut st = self.stream.state.write();
             if st.session_id() != Some(self.session) {
                 return Err(PushError::Replaced {
@@ -74,10 +80,32 @@ impl Publisher {
                 self.hub.config.chunk_size,
                 self.stream.serializations.clone(),
             );
-            st.push_frame(Arc::new(frame), &self.hub.config);
+            st.push_frame(Arc::new(frame), &self.hub.config, Instant::now())
+        };
+        if released {
+            self.stream.wake();
         }
-        self.stream.wake();
         Ok(())
+    }
+
+    /// When the frames held back must go out, if any are held.
+    pub fn release_due(&self) -> Option<Instant> {
+        let st = self.stream.state.read();
+        if st.session_id() != Some(self.session) {
+            return None;
+        }
+        st.release_due(&self.hub.config)
+    }
+
+    /// Hands every frame held back to the players now.
+    pub fn release(&self) {
+        let released = {
+            let mut st = self.stream.state.write();
+            st.session_id() == Some(self.session) && st.release()
+        };
+        if released {
+            self.stream.wake();
+        }
     }
 
     /// Whether another publisher took the stream over.

@@ -5,16 +5,24 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::HubConfig;
+use tokio::time::Instant;
+
 use super::frame::{Frame, FrameKind};
 use super::timeline::Timeline;
+use super::{HubConfig, ReleasePolicy};
 
 /// Sequence headers kept per kind: one per track of a multitrack stream, at most this many.
 const MAX_HEADERS_PER_KIND: usize = 16;
 
 /// Bytes a marker counts for in the ring's byte bound.
 const MARKER_COST: u64 = 64;
+
+/// In the default release policy ([`ReleasePolicy::LowLatency`]), how long an audio frame
+/// may wait for the next video frame so that both reach the players in one write: less than
+/// one frame interval at 30 fps.
+pub const AUDIO_HOLD: Duration = Duration::from_millis(30);
 
 /// What a ring slot holds.
 #[derive(Debug, Clone)]
@@ -81,6 +89,12 @@ pub(crate) struct StreamState {
     pub timeline: Timeline,
     pub subscribers: usize,
     pub frames_pushed: u64,
+    /// Players read the slots before this one (see [`StreamState::released`]).
+    released: u64,
+    /// When the oldest slot not yet released was pushed.
+    held_since: Option<Instant>,
+    /// Whether the current session has sent video (audio is held for it only then).
+    session_has_video: bool,
 }
 
 impl StreamState {
@@ -95,6 +109,27 @@ impl StreamState {
 
     pub fn ring_bytes(&self) -> u64 {
         self.ring_bytes
+    }
+
+    /// Sequence number of the first slot players may not read yet. Frames are released to
+    /// players in batches so that each player writes several frames at once: the cost of a
+    /// write on a TCP socket is mostly per call, not per byte. See [`Self::push_frame`].
+    pub fn released(&self) -> u64 {
+        self.released
+    }
+
+    /// When the frames held now must be released, if any are held.
+    pub fn release_due(&self, config: &HubConfig) -> Option<Instant> {
+        Some(self.held_since? + hold_limit(config.release))
+    }
+
+    /// Releases every slot pushed so far. Returns whether anything was held.
+    pub fn release(&mut self) -> bool {
+        self.held_since = None;
+        let head = self.head();
+        let any = self.released < head;
+        self.released = head;
+        any
     }
 
     pub fn slot(&self, seq: u64) -> Option<&Slot> {
@@ -137,6 +172,7 @@ impl StreamState {
     pub fn begin_session(&mut self, session: Session, config: &HubConfig) {
         let id = session.id;
         self.publisher = Some(session);
+        self.session_has_video = false;
         self.timeline.start_session();
         self.push_slot(Entry::Joined, id, MARKER_COST, config);
     }
@@ -154,8 +190,27 @@ impl StreamState {
         Some(session)
     }
 
-    /// Appends a frame of the current session (already stamped).
-    pub fn push_frame(&mut self, frame: Arc<Frame>, config: &HubConfig) {
+    /// Appends a frame of the current session (already stamped), arrived at `now`. Returns
+    /// whether players should be woken: whether the frame released what was held (see
+    /// [`ReleasePolicy`]). With [`ReleasePolicy::LowLatency`] an audio/video stream reaches
+    /// each player in one write per video frame.
+    pub fn push_frame(&mut self, frame: Arc<Frame>, config: &HubConfig, now: Instant) -> bool {
+        let kind = frame.kind();
+        self.session_has_video |= kind == FrameKind::Video;
+        self.push_frame_slot(frame, config);
+        let held_since = *self.held_since.get_or_insert(now);
+        let may_hold = match config.release {
+            ReleasePolicy::Immediate => false,
+            ReleasePolicy::LowLatency => kind == FrameKind::Audio && self.session_has_video,
+            ReleasePolicy::Merged(_) => true,
+        };
+        if may_hold && now < held_since + hold_limit(config.release) {
+            return false;
+        }
+        self.release()
+    }
+
+    fn push_frame_slot(&mut self, frame: Arc<Frame>, config: &HubConfig) {
         let seq = self.head();
         let cost = frame.cost();
         let ts = frame.timestamp_ext();
@@ -216,6 +271,11 @@ impl StreamState {
     }
 
     fn push_slot(&mut self, entry: Entry, session: u64, cost: u64, config: &HubConfig) {
+        if !matches!(entry, Entry::Frame(_)) {
+            // Publisher events and everything before them go out at once.
+            self.released = self.head() + 1;
+            self.held_since = None;
+        }
         self.slots.push_back(Slot {
             entry,
             session,
@@ -265,5 +325,14 @@ impl StreamState {
         let lag_ms = self.timeline.now().saturating_sub(slot.ts);
         lag_ms > config.player_queue.max_lag.as_millis() as u64
             || self.total_bytes - slot.start_bytes > config.player_queue.max_bytes as u64
+    }
+}
+
+/// How long frames may be held before release (see [`StreamState::push_frame`]).
+fn hold_limit(policy: ReleasePolicy) -> Duration {
+    match policy {
+        ReleasePolicy::Immediate => Duration::ZERO,
+        ReleasePolicy::LowLatency => AUDIO_HOLD,
+        ReleasePolicy::Merged(d) => d,
     }
 }

@@ -157,7 +157,7 @@ impl Position {
         id: u64,
     ) -> Option<Delivery> {
         loop {
-            if self.cursor >= st.head() {
+            if self.cursor >= st.released() {
                 return None;
             }
             if st.lag(self.cursor, &hub.config) {
@@ -232,7 +232,7 @@ impl Position {
         let from = self.cursor;
         let (to, at_keyframe) = match st.last_keyframe() {
             Some(k) if k > from => (k, true),
-            _ => (st.head(), false),
+            _ => (st.released(), false),
         };
         let lag_ms = st
             .slot(from)

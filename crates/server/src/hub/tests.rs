@@ -13,8 +13,13 @@ pub(super) fn key() -> StreamKey {
     StreamKey::new("live", "test")
 }
 
+/// A hub that releases every frame at once: these tests are about what players receive and
+/// in which order; the release policies have their own tests (`tests_release`).
 pub(super) fn hub_with(f: impl FnOnce(&mut HubConfig)) -> Hub {
-    let mut c = HubConfig::default();
+    let mut c = HubConfig {
+        release: ReleasePolicy::Immediate,
+        ..HubConfig::default()
+    };
     f(&mut c);
     Hub::new(c)
 }
@@ -119,7 +124,7 @@ fn gop_names(t: u32) -> Vec<String> {
 
 #[tokio::test]
 async fn late_joiner_gets_metadata_headers_then_the_gop() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut p = publish(&hub);
     p.push(metadata(0)).unwrap();
     p.push(video_seq(0)).unwrap();
@@ -139,7 +144,7 @@ async fn late_joiner_gets_metadata_headers_then_the_gop() {
 
 #[tokio::test]
 async fn early_player_receives_everything_in_publish_order() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut sub = hub.subscribe(key());
     assert!(drain(&mut sub).is_empty());
     let mut p = publish(&hub);
@@ -220,7 +225,7 @@ async fn gop_cache_off() {
 
 #[tokio::test]
 async fn audio_only_stream() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut p = publish(&hub);
     p.push(metadata(0)).unwrap();
     p.push(audio_seq(0)).unwrap();
@@ -237,7 +242,7 @@ async fn audio_only_stream() {
 
 #[tokio::test]
 async fn video_only_stream() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut p = publish(&hub);
     p.push(video_seq(0)).unwrap();
     p.push(key_frame(0)).unwrap();
@@ -250,7 +255,7 @@ async fn video_only_stream() {
 
 #[tokio::test]
 async fn player_before_publisher_waits_then_starts() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut sub = hub.subscribe(key());
     let waiter = tokio::spawn(async move {
         let mut got = Vec::new();
@@ -296,7 +301,7 @@ async fn zero_wait_timeout_answers_at_once_but_finds_a_live_stream() {
 
 #[tokio::test]
 async fn publisher_leaves_and_returns_with_monotonic_timestamps() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut sub = hub.subscribe(key());
     let mut p = publish(&hub);
     p.push(video_seq(0)).unwrap();
@@ -330,7 +335,7 @@ async fn publisher_leaves_and_returns_with_monotonic_timestamps() {
 
 #[tokio::test]
 async fn backward_jump_within_a_session_stays_monotonic() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut p = publish(&hub);
     let mut sub = hub.subscribe(key());
     p.push(key_frame(5000)).unwrap();
@@ -345,7 +350,7 @@ async fn backward_jump_within_a_session_stays_monotonic() {
 
 #[tokio::test]
 async fn timestamps_past_2_24_and_2_32() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut p = publish(&hub);
     let mut sub = hub.subscribe(key());
     let t = 0xFF_FFF0u32;
@@ -378,7 +383,7 @@ async fn timestamps_past_2_24_and_2_32() {
 
 #[tokio::test]
 async fn duplicate_publisher_is_refused() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let _first = hub
         .publish(
             key(),
@@ -456,7 +461,7 @@ async fn takeover_replaces_the_publisher_and_players_go_on() {
 
 #[tokio::test]
 async fn streams_are_removed_when_idle() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let p = publish(&hub);
     let sub = hub.subscribe(key());
     assert_eq!(hub.streams(), [key()]);
@@ -472,7 +477,7 @@ async fn streams_are_removed_when_idle() {
 
 #[tokio::test]
 async fn metadata_update_replaces_the_stored_one() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut p = publish(&hub);
     p.push(metadata(0)).unwrap();
     p.push(key_frame(0)).unwrap();

@@ -244,7 +244,7 @@ async fn waiting_player_that_fell_behind_starts_without_a_skip() {
 
 #[tokio::test]
 async fn shared_serialization_is_built_once() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut subs: Vec<Subscription> = (0..10).map(|_| hub.subscribe(key())).collect();
     let mut p = publish(&hub);
     p.push(metadata(0)).unwrap();
@@ -300,7 +300,7 @@ async fn shared_serialization_is_built_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_use_builds_once() {
-    let hub = Hub::new(HubConfig::default());
+    let hub = hub_with(|_| {});
     let mut p = publish(&hub);
     let mut sub = hub.subscribe(key());
     p.push(key_frame(0)).unwrap();

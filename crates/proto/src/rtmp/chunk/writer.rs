@@ -1,7 +1,5 @@
 //! Cuts messages into chunks.
 
-use std::collections::HashMap;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::header::{
@@ -99,7 +97,9 @@ impl OutgoingMessage {
 #[derive(Debug, Clone)]
 pub struct ChunkWriter {
     chunk_size: u32,
-    streams: HashMap<u32, OutStream>,
+    /// Per chunk stream state. A sender uses a handful of chunk streams, so a short list
+    /// searched in order beats hashing (this is on every player's per-frame path).
+    streams: Vec<(u32, OutStream)>,
 }
 
 impl Default for ChunkWriter {
@@ -113,8 +113,33 @@ impl ChunkWriter {
     pub fn new() -> Self {
         ChunkWriter {
             chunk_size: DEFAULT_CHUNK_SIZE,
-            streams: HashMap::new(),
+            streams: Vec::new(),
         }
+    }
+
+    fn stream(&self, csid: u32) -> Option<&OutStream> {
+        self.streams
+            .iter()
+            .find(|(id, _)| *id == csid)
+            .map(|(_, s)| s)
+    }
+
+    fn stream_mut(&mut self, csid: u32) -> Option<&mut OutStream> {
+        self.streams
+            .iter_mut()
+            .find(|(id, _)| *id == csid)
+            .map(|(_, s)| s)
+    }
+
+    fn stream_entry(&mut self, csid: u32) -> &mut OutStream {
+        let i = match self.streams.iter().position(|(id, _)| *id == csid) {
+            Some(i) => i,
+            None => {
+                self.streams.push((csid, OutStream::default()));
+                self.streams.len() - 1
+            }
+        };
+        &mut self.streams[i].1
     }
 
     /// The chunk size outgoing chunks are cut at.
@@ -153,10 +178,12 @@ impl ChunkWriter {
     /// Call it after sending bytes on that chunk stream that did not come from this writer (for
     /// example from [`serialize_fmt0`]).
     pub fn reset_chunk_stream(&mut self, csid: u32) {
-        if let Some(s) = self.streams.get(&csid)
-            && !s.busy
+        if let Some(i) = self
+            .streams
+            .iter()
+            .position(|(id, s)| *id == csid && !s.busy)
         {
-            self.streams.remove(&csid);
+            self.streams.swap_remove(i);
         }
     }
 
@@ -169,7 +196,7 @@ impl ChunkWriter {
         out: &mut BytesMut,
     ) -> Result<(), ChunkError> {
         let length = check_message(csid, payload.len())?;
-        if self.streams.get(&csid).is_some_and(|s| s.busy) {
+        if self.stream(csid).is_some_and(|s| s.busy) {
             return Err(ChunkError::ChunkStreamBusy { csid });
         }
         let first = self.choose_first(csid, header, length);
@@ -195,7 +222,7 @@ impl ChunkWriter {
         payload: Bytes,
     ) -> Result<OutgoingMessage, ChunkError> {
         check_message(csid, payload.len())?;
-        let stream = self.streams.entry(csid).or_default();
+        let stream = self.stream_entry(csid);
         if stream.busy {
             return Err(ChunkError::ChunkStreamBusy { csid });
         }
@@ -236,7 +263,7 @@ impl ChunkWriter {
         );
         if msg.written >= msg.payload.len() {
             msg.done = true;
-            if let Some(s) = self.streams.get_mut(&msg.csid) {
+            if let Some(s) = self.stream_mut(msg.csid) {
                 s.busy = false;
             }
         }
@@ -247,14 +274,14 @@ impl ChunkWriter {
     /// chunk stream. If chunks of it were written, the caller must send an Abort message (type
     /// 2) for its chunk stream so the peer discards them.
     pub fn abort_message(&mut self, msg: OutgoingMessage) {
-        if let Some(s) = self.streams.get_mut(&msg.csid) {
+        if let Some(s) = self.stream_mut(msg.csid) {
             s.busy = false;
         }
     }
 
     /// Decides the first chunk's format and records the header as sent.
     fn choose_first(&mut self, csid: u32, header: &MessageHeader, length: u32) -> FirstHeader {
-        let stream = self.streams.entry(csid).or_default();
+        let stream = self.stream_entry(csid);
         let first = match stream.sent {
             Some(prev) if prev.stream_id == header.stream_id => {
                 let delta = header.timestamp.wrapping_sub(prev.timestamp);
