@@ -118,6 +118,7 @@ fn config(args: &DissectArgs) -> anyhow::Result<DissectConfig> {
             no_default_port: args.no_default_port,
             chunk_size: args.chunk_size,
             transactions: None,
+            keep_media_bodies: false,
         },
         udp_rules: udp,
         no_udp_heuristics: args.no_udp_heuristics,

@@ -76,7 +76,7 @@ impl FrameObserver for Collected {
                             csid: m.csid,
                             type_id: Some(m.type_id),
                             timestamp: m.timestamp,
-                            length: Some(m.payload.len()),
+                            length: Some(m.length as usize),
                         },
                         m.stream_id,
                         s,

@@ -22,7 +22,7 @@ fn handshake_and_publish_on_any_port_at_chunk_size_60000() {
     let big: Vec<_> = e
         .messages()
         .into_iter()
-        .filter(|m| m.payload.len() > 60_000)
+        .filter(|m| m.length > 60_000)
         .collect();
     assert_eq!(big.len(), 6);
     assert!(
@@ -37,6 +37,36 @@ fn handshake_and_publish_on_any_port_at_chunk_size_60000() {
         .filter_map(|m| m.request_frame)
         .collect();
     assert_eq!(results.len(), 2, "both _result answer a request");
+}
+
+#[test]
+fn coded_frames_keep_their_first_bytes_unless_asked_for_whole_bodies() {
+    let (bytes, _) = clean_capture(5555, 4096, 9000);
+    let cut = run(&bytes);
+    let mut config = DissectConfig::default();
+    config.rtmp.keep_media_bodies = true;
+    let whole = run_with(&bytes, config);
+    let (cut, whole) = (cut.messages(), whole.messages());
+    assert_eq!(cut.len(), whole.len());
+    let mut coded = 0;
+    for (c, w) in cut.iter().zip(&whole) {
+        assert_eq!((c.type_id, c.length), (w.type_id, w.length));
+        assert_eq!(w.payload.len(), w.length as usize);
+        assert!(w.payload.starts_with(&c.payload));
+        if c.payload.len() < w.payload.len() {
+            coded += 1;
+            assert_eq!(c.type_id, 9);
+            assert_eq!(
+                c.media, w.media,
+                "the tag header decodes the same from the prefix"
+            );
+            assert_eq!(c.payload.len(), 5 + 64);
+        }
+    }
+    assert_eq!(
+        coded, 6,
+        "every 9000-byte frame is cut, the sequence header is not"
+    );
 }
 
 #[test]

@@ -23,6 +23,11 @@ pub struct RtmpConfig {
     pub chunk_size: Option<u32>,
     /// Request → response frames from a first pass, for "response in frame N".
     pub transactions: Option<TransactionIndex>,
+    /// Keep the whole body of coded audio and video frames in [`MessageEvent::payload`]
+    /// (crate::rtmp::MessageEvent). By default only their tag header and the 64 bytes after
+    /// it are kept (the views need no more); [`MessageEvent::length`](crate::rtmp::MessageEvent)
+    /// is the full length either way.
+    pub keep_media_bodies: bool,
 }
 
 impl RtmpConfig {
@@ -150,7 +155,7 @@ impl StreamSink for RtmpAnalyzer {
             let slot = match classify(&self.config, info, tcp, stream_offset, bytes) {
                 Some((start, forced)) => {
                     let rtmpe = matches!(bytes.first(), Some(6 | 8 | 9));
-                    let mut conn = Conn::new(info, start, forced, self.config.chunk_size);
+                    let mut conn = Conn::new(info, start, forced, &self.config);
                     if rtmpe && forced && stream_offset == 0 && info.syn_seen {
                         conn.set_now(self.now.0, self.now.1);
                         conn.problem(

@@ -36,6 +36,25 @@ impl MediaHeader {
     }
 }
 
+/// Bytes of a coded audio or video frame kept after its tag header. The views show a coded
+/// frame's tag header and length, never its data: keeping a 64 KB frame whole would cost a
+/// copy of every media byte for nothing.
+const CODED_FRAME_KEPT: usize = 64;
+
+/// The analyzer's [`BodyPrefix`](rtmpkit_proto::rtmp::chunk::BodyPrefix) policy: a coded
+/// audio or video frame is cut after its tag header and [`CODED_FRAME_KEPT`] bytes; sequence
+/// headers (which are described), multitrack bodies (whose track list is shown), bodies
+/// whose header does not decode from the first chunk, and every other type stay whole.
+/// The tag header decodes the same from the prefix, as it is read front to back.
+pub(crate) fn coded_frame_prefix(type_id: u8, first_chunk: &[u8]) -> Option<usize> {
+    let (sequence_header, multitrack, offset) = match MediaHeader::decode(type_id, first_chunk)? {
+        MediaHeader::Audio(h, off) => (h.is_sequence_header(), h.is_multitrack(), off),
+        MediaHeader::Video(h, off) => (h.is_sequence_header(), h.is_multitrack(), off),
+        MediaHeader::Bad(_) => return None,
+    };
+    (!sequence_header && !multitrack).then_some(offset + CODED_FRAME_KEPT)
+}
+
 /// A human name for a video codec.
 pub fn video_codec_name(c: VideoCodec) -> String {
     match c {

@@ -193,8 +193,11 @@ pub struct MessageEvent {
     pub type_id: u8,
     /// Message stream id.
     pub stream_id: u32,
-    /// The body.
+    /// The body; for a coded audio or video frame only its first bytes, unless
+    /// [`RtmpConfig::keep_media_bodies`] is set (see [`length`](Self::length)).
     pub payload: Bytes,
+    /// The body's length as declared by the chunk headers (all of it arrived).
+    pub length: u32,
     /// How the chunk layer carried it (first header format, timestamp field, chunk count…).
     pub chunk: ChunkInfo,
     /// TCP stream offset of the first chunk's first byte.
@@ -221,6 +224,12 @@ impl MessageEvent {
             Ok(m) => m.to_string(),
             Err(_) => rtmpkit_proto::rtmp::message::type_name(self.type_id),
         }
+    }
+
+    /// Length of the body after a tag header of `header_len` bytes (the media data length),
+    /// counted from the declared length: the payload may hold only the first bytes.
+    pub fn body_len(&self, header_len: usize) -> usize {
+        (self.length as usize).saturating_sub(header_len)
     }
 
     /// Writes the summary without allocating for the common media and control types.

@@ -165,7 +165,7 @@ pub fn message_tree(out: &mut String, m: &MessageEvent) {
             &format!("Extended timestamp: {}", m.chunk.timestamp_field),
         );
     }
-    line(out, 2, &format!("Body size: {}", m.payload.len()));
+    line(out, 2, &format!("Body size: {}", m.length));
     line(
         out,
         2,

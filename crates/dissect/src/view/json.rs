@@ -60,7 +60,7 @@ fn media_json(m: &MessageEvent) -> Value {
                     }),
                 );
             }
-            o.insert("data_len".into(), json!(body.len()));
+            o.insert("data_len".into(), json!(m.body_len(*off)));
         }
         Some(MediaHeader::Audio(h, off)) => {
             let body = m.payload.get(*off..).unwrap_or_default();
@@ -81,7 +81,7 @@ fn media_json(m: &MessageEvent) -> Value {
                     json!({"codec": d.codec, "rate": d.rate, "channels": d.channels}),
                 );
             }
-            o.insert("data_len".into(), json!(body.len()));
+            o.insert("data_len".into(), json!(m.body_len(*off)));
         }
         Some(MediaHeader::Bad(e)) => {
             o.insert("error".into(), json!(e.to_string()));
@@ -94,7 +94,7 @@ fn media_json(m: &MessageEvent) -> Value {
 fn body_json(m: &MessageEvent) -> Value {
     let msg = match &m.message {
         Ok(msg) => msg,
-        Err(e) => return json!({"error": e.to_string(), "length": m.payload.len()}),
+        Err(e) => return json!({"error": e.to_string(), "length": m.length}),
     };
     match msg {
         Message::SetChunkSize(v) => json!({"chunk_size": v}),
@@ -169,7 +169,7 @@ fn message_json(m: &MessageEvent, time: f64) -> Value {
         "timestamp": m.timestamp,
         "timestamp_known": m.timestamp_known,
         "stream_id": m.stream_id,
-        "length": m.payload.len(),
+        "length": m.length,
         "chunks": m.chunk.chunk_count,
         "chunk_size": m.chunk_size,
         "extended_timestamp": m.chunk.extended_timestamp,

@@ -74,12 +74,12 @@ pub(super) fn media(out: &mut String, d: usize, m: &MessageEvent) {
         MediaHeader::Video(h, off) => {
             let body = m.payload.get(*off..).unwrap_or_default();
             video(out, d, first, h, body);
-            line(out, d, &format!("Video data: {} bytes", body.len()));
+            line(out, d, &format!("Video data: {} bytes", m.body_len(*off)));
         }
         MediaHeader::Audio(h, off) => {
             let body = m.payload.get(*off..).unwrap_or_default();
             audio(out, d, first, h, body);
-            line(out, d, &format!("Audio data: {} bytes", body.len()));
+            line(out, d, &format!("Audio data: {} bytes", m.body_len(*off)));
         }
     }
 }

@@ -326,7 +326,7 @@ pub fn shape(e: &Events, c2s: bool) -> Vec<(u8, u32, usize, u32)> {
     e.messages()
         .iter()
         .filter(|m| (m.at.dir.as_str() == "c2s") == c2s)
-        .map(|m| (m.type_id, m.timestamp, m.payload.len(), m.csid))
+        .map(|m| (m.type_id, m.timestamp, m.length as usize, m.csid))
         .collect()
 }
 

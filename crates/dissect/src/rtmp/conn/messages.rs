@@ -155,6 +155,7 @@ impl Conn {
             type_id: raw.type_id,
             stream_id: raw.stream_id,
             payload: raw.payload,
+            length: raw.length,
             chunk: raw.info,
             stream_offset,
             chunk_size,

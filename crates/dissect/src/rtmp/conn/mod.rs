@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 
 use rtmpkit_proto::rtmp::chunk::{ChunkError, ChunkLimits, ChunkReader};
 
-use super::analyzer::Ctx;
+use super::analyzer::{Ctx, RtmpConfig};
 use super::checks::{DirChecks, Finding};
 use super::handshake::HandshakeState;
+use super::media::coded_frame_prefix;
 use super::resync::{MAX_HEADER, Sync, find_sync};
 use super::session::ConnectionReport;
 use super::{ConnRef, Problem, ProblemKind, RtmpDir, RtmpEvent, Severity};
@@ -57,13 +58,16 @@ pub(crate) struct DirState {
 }
 
 impl DirState {
-    fn new(phase: Phase) -> Self {
+    fn new(phase: Phase, keep_media_bodies: bool) -> Self {
         let limits = ChunkLimits {
             max_chunk_streams: 1024,
             ..ChunkLimits::default()
         };
         let mut reader = ChunkReader::new(limits);
         reader.set_open_on_type1(Some(1));
+        if !keep_media_bodies {
+            reader.set_body_prefix(Some(coded_frame_prefix));
+        }
         DirState {
             phase,
             reader,
@@ -110,8 +114,9 @@ impl Conn {
         info: &ConnectionInfo,
         start: Start,
         forced: bool,
-        chunk_size_hint: Option<u32>,
+        config: &RtmpConfig,
     ) -> Conn {
+        let chunk_size_hint = config.chunk_size;
         let (client_tcp, phase) = match start {
             Start::Handshake { client_tcp } => (client_tcp, Phase::Handshake),
             Start::MidStream { client_tcp } => (client_tcp, Phase::Hunting),
@@ -120,7 +125,8 @@ impl Conn {
             Direction::ClientToServer => (info.client, info.server),
             Direction::ServerToClient => (info.server, info.client),
         };
-        let mut dirs = [DirState::new(phase), DirState::new(phase)];
+        let keep = config.keep_media_bodies;
+        let mut dirs = [DirState::new(phase, keep), DirState::new(phase, keep)];
         if phase == Phase::Hunting {
             for d in &mut dirs {
                 d.hunt = Some((HuntReason::MidStream, 0, info.first_frame));

@@ -50,7 +50,7 @@ pub use header::{
     BasicHeader, ChunkHeader, ChunkMessageHeader, EXTENDED_TIMESTAMP_MARKER, ExtendedTimestamp,
     MAX_CSID, MAX_MESSAGE_LENGTH, MIN_CSID, Type0Header, Type1Header, Type2Header,
 };
-pub use reader::{ChunkInfo, ChunkReader, RawMessage};
+pub use reader::{BodyPrefix, ChunkInfo, ChunkReader, RawMessage};
 pub use writer::{
     ChunkWriter, MessageHeader, OutgoingMessage, serialize_fmt0, serialize_fmt0_into,
 };

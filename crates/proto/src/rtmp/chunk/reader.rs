@@ -1,8 +1,10 @@
 //! Reassembles messages from received chunks.
 
-use std::collections::HashMap;
+mod table;
 
 use bytes::{Buf, Bytes, BytesMut};
+
+use table::StreamTable;
 
 use super::header::{BasicHeader, ChunkMessageHeader, ExtendedTimestamp};
 use super::writer::MessageHeader;
@@ -21,8 +23,12 @@ pub struct RawMessage {
     pub type_id: u8,
     /// Message stream id.
     pub stream_id: u32,
-    /// The message body. A message that arrived in one chunk shares the receive buffer.
+    /// The message body. A message that arrived in one chunk shares the receive buffer. Under
+    /// a [`BodyPrefix`] policy only the first bytes it chose to keep.
     pub payload: Bytes,
+    /// The body length the chunk headers declared: `payload.len()` unless a [`BodyPrefix`]
+    /// policy cut the body short.
+    pub length: u32,
     /// How the message was chunked.
     pub info: ChunkInfo,
 }
@@ -60,6 +66,16 @@ pub struct ChunkInfo {
     pub end_offset: u64,
 }
 
+/// Decides, when a message's first chunk arrives, how much of the message body a
+/// [`ChunkReader`] keeps (see [`ChunkReader::set_body_prefix`]). It gets the message type id
+/// and the first chunk's payload (the whole body or as much as the chunk size allows) and
+/// returns `Some(n)` to keep only the first `n` bytes, or `None` to keep the whole body.
+///
+/// For a reader that needs only the first bytes of some messages, such as a dissector that
+/// shows the tag header of a video frame but not its coded data: the bytes beyond the prefix
+/// are read and dropped instead of being copied into a message buffer that grows with them.
+pub type BodyPrefix = fn(type_id: u8, first_chunk: &[u8]) -> Option<usize>;
+
 /// What a chunk stream remembers from its previous header.
 #[derive(Debug)]
 struct StreamState {
@@ -78,8 +94,13 @@ struct StreamState {
 /// A message whose chunks are still arriving.
 #[derive(Debug)]
 struct Partial {
-    /// Grows with the received chunks, never ahead of them by more than the bytes received.
+    /// Grows with the received chunks, never ahead of them by more than the bytes received,
+    /// and never past `keep`.
     data: Vec<u8>,
+    /// Body bytes kept (the declared length, or less under a [`BodyPrefix`] policy).
+    keep: usize,
+    /// Body bytes received so far, kept or not.
+    received: usize,
     first_fmt: u8,
     timestamp_field: u32,
     extended_timestamp: bool,
@@ -107,13 +128,15 @@ pub struct ChunkReader {
     consumed: u64,
     chunk_size: u32,
     limits: ChunkLimits,
-    streams: HashMap<u32, StreamState>,
+    streams: StreamTable<StreamState>,
     /// Payload bytes held by incomplete messages, all chunk streams together.
     pending: usize,
     failed: Option<ChunkError>,
     /// Message stream id for chunk streams opened by a type 1 header (see
     /// [`ChunkReader::set_open_on_type1`]); `None` keeps the specification's rule.
     open_on_type1: Option<u32>,
+    /// How much of each message body to keep; `None` keeps every body whole.
+    body_prefix: Option<BodyPrefix>,
 }
 
 impl Default for ChunkReader {
@@ -130,10 +153,11 @@ impl ChunkReader {
             consumed: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,
             limits,
-            streams: HashMap::new(),
+            streams: StreamTable::default(),
             pending: 0,
             failed: None,
             open_on_type1: None,
+            body_prefix: None,
         }
     }
 
@@ -242,15 +266,24 @@ impl ChunkReader {
         self.open_on_type1 = stream_id;
     }
 
+    /// Keeps only a prefix of the bodies `policy` chooses (see [`BodyPrefix`]); `None` (the
+    /// default) keeps every body whole. Messages then report their declared length in
+    /// [`RawMessage::length`] and the kept bytes in [`RawMessage::payload`]. Limits still
+    /// apply to the declared length (`max_message_size`) and to the bytes kept
+    /// (`max_pending_bytes`). Applies to messages whose first chunk arrives afterwards.
+    pub fn set_body_prefix(&mut self, policy: Option<BodyPrefix>) {
+        self.body_prefix = policy;
+    }
+
     /// Discards the incomplete message of chunk stream `csid`, if any, returning how many of
     /// its declared bytes had arrived and the declared length. A dissector calls it after
     /// [`ChunkError::HeaderInsideMessage`] (then [`skip(0)`](Self::skip)) to take the new
     /// header instead of the message it cut short.
     pub fn discard_incomplete(&mut self, csid: u32) -> Option<(u32, u32)> {
-        let stream = self.streams.get_mut(&csid)?;
+        let stream = self.streams.get_mut(csid)?;
         let partial = stream.partial.take()?;
         self.pending -= partial.data.len();
-        Some((partial.data.len() as u32, stream.length))
+        Some((partial.received as u32, stream.length))
     }
 
     /// Messages still being reassembled: chunk stream id, bytes received, declared length
@@ -259,9 +292,9 @@ impl ChunkReader {
         let mut out: Vec<_> = self
             .streams
             .iter()
-            .filter_map(|(&csid, s)| {
+            .filter_map(|(csid, s)| {
                 let p = s.partial.as_ref()?;
-                Some((csid, p.data.len() as u32, s.length))
+                Some((csid, p.received as u32, s.length))
             })
             .collect();
         out.sort_unstable();
@@ -288,7 +321,7 @@ impl ChunkReader {
             self.chunk_size = value;
         } else if let Some(partial) = self
             .streams
-            .get_mut(&value)
+            .get_mut(value)
             .and_then(|stream| stream.partial.take())
         {
             self.pending -= partial.data.len();
@@ -304,7 +337,7 @@ impl ChunkReader {
         let Some((BasicHeader { fmt, csid }, basic_len)) = BasicHeader::decode(buf) else {
             return Ok(Step::NeedMore);
         };
-        let state = self.streams.get(&csid);
+        let state = self.streams.get(csid);
         let opens_on_type1 = fmt == 1 && self.open_on_type1.is_some();
         match state {
             None if fmt != 0 && !opens_on_type1 => {
@@ -326,7 +359,7 @@ impl ChunkReader {
                 return Err(ChunkError::HeaderInsideMessage {
                     csid,
                     fmt,
-                    received: p.data.len() as u32,
+                    received: p.received as u32,
                     length: *length,
                     offset,
                 });
@@ -415,7 +448,7 @@ impl ChunkReader {
             (_, None) => return Err(ChunkError::FirstChunkNotType0 { csid, fmt, offset }),
         };
 
-        let received = continuing.map_or(0, |p| p.data.len());
+        let received = continuing.map_or(0, |p| p.received);
         if continuing.is_none() && length > self.limits.max_message_size {
             return Err(ChunkError::MessageTooLarge {
                 csid,
@@ -434,7 +467,7 @@ impl ChunkReader {
         let end_offset = offset + (pos + take) as u64;
         self.buf.advance(pos);
         self.consumed = end_offset;
-        let stream = self.streams.entry(csid).or_insert(StreamState {
+        let stream = self.streams.get_or_insert_with(csid, || StreamState {
             timestamp,
             delta,
             length,
@@ -452,15 +485,28 @@ impl ChunkReader {
             stream.length = length;
             stream.type_id = type_id;
             stream.stream_id = stream_id;
+            let first = self.buf.get(..take).unwrap_or_default();
+            let keep = match self.body_prefix.and_then(|policy| policy(type_id, first)) {
+                Some(n) => n.min(length as usize),
+                None => length as usize,
+            };
             if take == remaining {
-                // Single-chunk message: hand out the received bytes without copying.
-                let payload = self.buf.split_to(take).freeze();
+                let payload = if keep < take {
+                    // A prefix is copied: sharing it would pin the whole receive buffer.
+                    let prefix = Bytes::copy_from_slice(first.get(..keep).unwrap_or_default());
+                    self.buf.advance(take);
+                    prefix
+                } else {
+                    // Single-chunk message: hand out the received bytes without copying.
+                    self.buf.split_to(take).freeze()
+                };
                 return Ok(Step::Message(RawMessage {
                     csid,
                     timestamp,
                     type_id,
                     stream_id,
                     payload,
+                    length,
                     info: ChunkInfo {
                         first_fmt: fmt,
                         timestamp_field: field,
@@ -474,9 +520,11 @@ impl ChunkReader {
             }
             // Room for as much of the message as has already arrived (bytes present, not
             // the declared length): a message received in one read is copied once.
-            let arrived = self.buf.len().min(length as usize);
+            let arrived = self.buf.len().min(keep);
             stream.partial = Some(Partial {
                 data: Vec::with_capacity(arrived),
+                keep,
+                received: 0,
                 first_fmt: fmt,
                 timestamp_field: field,
                 extended_timestamp: extended_present,
@@ -488,24 +536,27 @@ impl ChunkReader {
         let Some(partial) = stream.partial.as_mut() else {
             return Ok(Step::Consumed);
         };
-        if self.pending + take > self.limits.max_pending_bytes {
+        // Of this chunk, the bytes that still fit in the kept prefix (all of them normally).
+        let stored = take.min(partial.keep.saturating_sub(partial.data.len()));
+        if self.pending + stored > self.limits.max_pending_bytes {
             return Err(ChunkError::TooMuchPending {
-                pending: self.pending + take,
+                pending: self.pending + stored,
                 limit: self.limits.max_pending_bytes,
                 offset,
             });
         }
         append_bounded(
             &mut partial.data,
-            &self.buf[..take],
+            self.buf.get(..stored).unwrap_or_default(),
             self.buf.len(),
-            length as usize,
+            partial.keep,
         );
-        self.pending += take;
+        self.pending += stored;
         self.buf.advance(take);
+        partial.received += take;
         partial.chunk_count += 1;
         partial.missing_extended_repeats += u32::from(missing_repeat);
-        if partial.data.len() < length as usize {
+        if partial.received < length as usize {
             return Ok(Step::Consumed);
         }
         let Some(done) = stream.partial.take() else {
@@ -518,6 +569,7 @@ impl ChunkReader {
             type_id: stream.type_id,
             stream_id: stream.stream_id,
             payload: Bytes::from(done.data),
+            length,
             info: ChunkInfo {
                 first_fmt: done.first_fmt,
                 timestamp_field: done.timestamp_field,

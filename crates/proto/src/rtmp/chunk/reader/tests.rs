@@ -410,7 +410,15 @@ fn declared_large_message_reserves_only_what_arrived() {
     r.push(&t3(6));
     r.push(&[0u8; 1000]);
     assert_eq!(r.poll_message().unwrap(), None);
-    let cap = r.streams[&6].partial.as_ref().unwrap().data.capacity();
+    let cap = r
+        .streams
+        .get(6)
+        .unwrap()
+        .partial
+        .as_ref()
+        .unwrap()
+        .data
+        .capacity();
     assert!(cap <= 2 * 4096, "capacity {cap} after 4096 bytes");
     assert_eq!(r.buffered_len(), 1001);
 }
@@ -729,4 +737,105 @@ fn discard_incomplete_lets_a_new_header_in() {
     r.skip(0);
     let m = r.poll_message().unwrap().unwrap();
     assert_eq!((m.timestamp, &m.payload[..]), (10, &b"n"[..]));
+}
+
+// ---- body prefix policy ----
+
+/// Keeps 3 bytes of video (type 9) bodies that start with 0x27, everything else whole.
+fn video_prefix(type_id: u8, first: &[u8]) -> Option<usize> {
+    (type_id == 9 && first.first() == Some(&0x27)).then_some(3)
+}
+
+#[test]
+fn body_prefix_keeps_the_chosen_bytes_and_reports_the_declared_length() {
+    let bytes = cat(&[
+        &t0(6, 0, 300, 9, 1),
+        &[0x27; 128],
+        &t0(4, 0, 200, 9, 1), // interleaved: a video message the policy keeps whole
+        &[0x17; 128],
+        &t3(6),
+        &[1; 128],
+        &t3(4),
+        &[2; 72],
+        &t3(6),
+        &[3; 44],
+        &t0(5, 0, 5, 9, 1), // single chunk, cut
+        &[0x27, 1, 2, 3, 4],
+        &t0(3, 0, 4, 20, 0), // another type, whole
+        b"abcd",
+    ]);
+    let mut r = ChunkReader::default();
+    r.set_body_prefix(Some(video_prefix));
+    r.push(&bytes);
+    let msgs = read_all(&mut r);
+    let got: Vec<_> = msgs
+        .iter()
+        .map(|m| (m.csid, m.length, m.payload.len(), m.info.chunk_count))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(4, 200, 200, 2), (6, 300, 3, 3), (5, 5, 3, 1), (3, 4, 4, 1)]
+    );
+    assert_eq!(msgs[1].payload[..], [0x27; 3][..]);
+    assert_eq!(msgs[2].payload[..], [0x27, 1, 2][..]);
+    assert_eq!(
+        msgs[1].info.end_offset,
+        r.bytes_consumed() - 5 - 12 - 4 - 12
+    );
+    assert_eq!(r.pending, 0);
+    // Without a policy nothing changes: the declared length is the payload's.
+    let plain = read_bytes(&bytes);
+    assert!(plain.iter().all(|m| m.length as usize == m.payload.len()));
+    assert_eq!(plain[1].payload.len(), 300);
+}
+
+#[test]
+fn body_prefix_counts_only_kept_bytes_as_pending_but_received_bytes_as_progress() {
+    let limits = ChunkLimits {
+        max_pending_bytes: 10,
+        ..ChunkLimits::default()
+    };
+    let mut r = ChunkReader::new(limits);
+    r.set_body_prefix(Some(video_prefix));
+    r.push(&cat(&[
+        &t0(6, 0, 1000, 9, 1),
+        &[0x27; 128],
+        &t3(6),
+        &[0; 128],
+    ]));
+    assert_eq!(r.poll_message(), Ok(None));
+    assert_eq!(r.pending, 3);
+    assert_eq!(r.incomplete_messages(), vec![(6, 256, 1000)]);
+    assert_eq!(r.discard_incomplete(6), Some((256, 1000)));
+    assert_eq!(r.pending, 0);
+    // A body kept whole is still bounded by max_pending_bytes.
+    r.push(&cat(&[&t0(4, 0, 1000, 9, 1), &[0x17; 128]]));
+    assert!(matches!(
+        r.poll_message(),
+        Err(ChunkError::TooMuchPending { pending: 128, .. })
+    ));
+}
+
+#[test]
+fn body_prefix_is_decided_per_message() {
+    // Same chunk stream, a cut message then a whole one; the policy sees each first chunk.
+    let bytes = cat(&[
+        &t0(6, 0, 130, 9, 1),
+        &[0x27; 128],
+        &t3(6),
+        &[9; 2],
+        &t2(6, 40),
+        &[0x17; 128],
+        &t3(6),
+        &[8; 2],
+    ]);
+    let mut r = ChunkReader::default();
+    r.set_body_prefix(Some(video_prefix));
+    r.push(&bytes);
+    let msgs = read_all(&mut r);
+    assert_eq!(msgs.len(), 2);
+    assert_eq!((msgs[0].length, msgs[0].payload.len()), (130, 3));
+    assert_eq!((msgs[1].length, msgs[1].payload.len()), (130, 130));
+    assert_eq!(&msgs[1].payload[128..], &[8, 8][..]);
+    assert_eq!(msgs[1].timestamp, 40);
 }
