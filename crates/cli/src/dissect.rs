@@ -13,7 +13,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rtmpkit_dissect::rtmp::{RtmpConfig, RtmpEvent, TcpDecodeAs};
 use rtmpkit_dissect::rtp_ts::DecodeAs;
 use rtmpkit_dissect::view::{Format, View, make_view};
-use rtmpkit_dissect::{DissectConfig, DissectError, FrameCtx, FrameObserver, dissect};
+use rtmpkit_dissect::{
+    CaptureReader, DissectConfig, DissectError, FrameCtx, FrameObserver, dissect_capture,
+};
 
 /// Arguments of `rtmpkit dissect`.
 #[derive(Debug, Args)]
@@ -179,8 +181,12 @@ fn run_pass(
         count,
         frames: 0,
     };
-    // No BufReader: the capture reader keeps its own buffer, an extra one only adds a copy.
-    let result = dissect(input, config, &mut wrapped);
+    // No BufReader: the capture reader keeps its own buffers, an extra one only adds a copy.
+    // Reads run on a thread of their own, overlapping the decoding.
+    let result = match CaptureReader::with_read_thread(input) {
+        Ok(reader) => dissect_capture(reader, config, &mut wrapped),
+        Err(e) => Err(DissectError::Capture(e)),
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }

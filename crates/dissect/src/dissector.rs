@@ -125,7 +125,16 @@ pub fn dissect<'r, R: Read + Send + 'r>(
     config: DissectConfig,
     observer: &mut impl FrameObserver,
 ) -> Result<DissectReport, DissectError> {
-    let mut reader = CaptureReader::new(input)?;
+    dissect_capture(CaptureReader::new(input)?, config, observer)
+}
+
+/// As [`dissect`], from a capture reader already opened (e.g. with
+/// [`CaptureReader::with_read_thread`]).
+pub fn dissect_capture(
+    mut reader: CaptureReader<'_>,
+    config: DissectConfig,
+    observer: &mut impl FrameObserver,
+) -> Result<DissectReport, DissectError> {
     let mut sum = CaptureSummary::default();
     let mut tcp = TcpReassembler::default();
     let mut rtmp = RtmpAnalyzer::new(config.rtmp);

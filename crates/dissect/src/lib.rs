@@ -30,6 +30,7 @@ pub mod write;
 pub use capture::{CaptureError, CaptureErrorKind, CaptureReader, LinkType, Packet, Timestamp};
 pub use dissector::{
     DissectConfig, DissectError, DissectReport, FrameContent, FrameCtx, FrameObserver, dissect,
+    dissect_capture,
 };
 pub use net::{DecodedPacket, NetError, TcpSegment, Transport, UdpDatagram, decode_packet};
 pub use pipeline::{CaptureSummary, run_capture};

@@ -3,14 +3,19 @@
 //!
 //! [`CaptureReader::next_packet`] lends each packet's bytes straight from the read buffer;
 //! nothing is allocated per packet. Frame numbers count packets from 1, as Wireshark does.
+//! [`CaptureReader::with_read_thread`] reads on a second thread, so that reading (the
+//! kernel's copy of every byte) overlaps the decoding instead of adding to it.
 
 mod types;
+mod window;
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{Block, PcapBlockOwned, PcapError};
+
+use window::WindowReader;
 
 pub use types::{CaptureError, CaptureErrorKind, CaptureFormat, LinkType, Packet, Timestamp};
 
@@ -31,32 +36,9 @@ struct Interface {
     snaplen: u32,
 }
 
-/// Keeps the last I/O error so that it can be reported (pcap-parser reports only "read error").
-struct ErrorKeeper<R> {
-    inner: R,
-    last: Arc<Mutex<Option<String>>>,
-}
-
-impl<R: Read> Read for ErrorKeeper<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match self.inner.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    if let Ok(mut l) = self.last.lock() {
-                        *l = Some(e.to_string());
-                    }
-                    return Err(e);
-                }
-                ok => return ok,
-            }
-        }
-    }
-}
-
 /// Streaming reader of pcap and pcapng captures.
 pub struct CaptureReader<'r> {
-    reader: Box<dyn PcapReaderIterator + Send + 'r>,
+    reader: WindowReader<'r>,
     format: CaptureFormat,
     interfaces: Vec<Interface>,
     legacy: Option<Interface>,
@@ -90,19 +72,27 @@ fn fill(r: &mut impl Read, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
     Ok(())
 }
 
-impl<'r> CaptureReader<'r> {
-    /// Opens a capture, detecting pcap or pcapng from its first bytes.
-    pub fn new<R: Read + Send + 'r>(mut input: R) -> Result<Self, CaptureError> {
+/// The start of a capture: the first block read whole, and what it says.
+struct Head {
+    prefix: Vec<u8>,
+    format: CaptureFormat,
+    big_endian: bool,
+    magic: [u8; 4],
+    header_len: usize,
+}
+
+impl Head {
+    fn read(input: &mut impl Read) -> Result<Head, CaptureError> {
         let err = |kind| CaptureError {
             frame: 1,
             offset: 0,
             kind,
             fatal: true,
         };
-        // pcap-parser reads the header with one read() call, so hand it the whole first
-        // block up front: a pipe may deliver it in pieces.
+        // The format is detected from the whole first block (file or section header), so
+        // read all of it up front: a pipe may deliver it in pieces.
         let mut prefix = Vec::with_capacity(256);
-        fill(&mut input, &mut prefix, 12).map_err(|e| err(CaptureErrorKind::Io(e.to_string())))?;
+        fill(input, &mut prefix, 12).map_err(|e| err(CaptureErrorKind::Io(e.to_string())))?;
         if prefix.is_empty() {
             return Err(err(CaptureErrorKind::Empty));
         }
@@ -145,20 +135,63 @@ impl<'r> CaptureReader<'r> {
             }
             CaptureFormat::Pcap { .. } => 24,
         };
-        fill(&mut input, &mut prefix, header_len)
+        fill(input, &mut prefix, header_len)
             .map_err(|e| err(CaptureErrorKind::Io(e.to_string())))?;
         if prefix.len() < header_len {
             return Err(err(CaptureErrorKind::Truncated {
                 bytes_left: prefix.len(),
             }));
         }
+        Ok(Head {
+            prefix,
+            format,
+            big_endian,
+            magic,
+            header_len,
+        })
+    }
+}
+
+impl<'r> CaptureReader<'r> {
+    /// Opens a capture, detecting pcap or pcapng from its first bytes.
+    pub fn new<R: Read + Send + 'r>(mut input: R) -> Result<Self, CaptureError> {
+        let mut head = Head::read(&mut input)?;
         let last_io_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let keeper = ErrorKeeper {
-            inner: input,
-            last: last_io_error.clone(),
+        let prefix = std::mem::take(&mut head.prefix);
+        let reader = WindowReader::inline(prefix, input, BUFFER_SIZE, last_io_error.clone());
+        Self::with(head, reader, last_io_error)
+    }
+
+    /// As [`new`](Self::new), with the input read ahead on a thread of its own (in blocks of
+    /// 256 KiB, a few blocks ahead): on a machine with a core to spare the decoding no longer
+    /// waits for reads. The thread ends with the input, or when the reader is dropped.
+    pub fn with_read_thread<R: Read + Send + 'static>(mut input: R) -> Result<Self, CaptureError> {
+        let mut head = Head::read(&mut input)?;
+        let last_io_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let prefix = std::mem::take(&mut head.prefix);
+        let reader = WindowReader::threaded(prefix, input, BUFFER_SIZE, last_io_error.clone());
+        Self::with(head, reader, last_io_error)
+    }
+
+    fn with(
+        head: Head,
+        reader: Result<WindowReader<'r>, PcapError<&'static [u8]>>,
+        last_io_error: Arc<Mutex<Option<String>>>,
+    ) -> Result<Self, CaptureError> {
+        let Head {
+            format,
+            big_endian,
+            magic,
+            header_len,
+            ..
+        } = head;
+        let err = |kind| CaptureError {
+            frame: 1,
+            offset: 0,
+            kind,
+            fatal: true,
         };
-        let chained = Cursor::new(prefix).chain(keeper);
-        let reader = pcap_parser::create_reader(BUFFER_SIZE, chained).map_err(|e| {
+        let reader = reader.map_err(|e| {
             err(match e {
                 PcapError::Eof => CaptureErrorKind::Empty,
                 PcapError::ReadError => CaptureErrorKind::Io(

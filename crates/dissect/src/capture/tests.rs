@@ -7,6 +7,7 @@ fn ts(secs: i64, nanos: u32) -> Timestamp {
     Timestamp { secs, nanos }
 }
 
+#[derive(Debug, PartialEq)]
 struct Owned {
     frame: u64,
     ts: Timestamp,
@@ -18,11 +19,23 @@ struct Owned {
 }
 
 fn read_all(bytes: &[u8]) -> (Vec<Owned>, Vec<CaptureError>) {
+    // Leaked: the reader thread needs 'static input (a few KiB per test).
+    let bytes: &'static [u8] = bytes.to_vec().leak();
     read_from(bytes)
 }
 
-fn read_from<R: Read + Send>(input: R) -> (Vec<Owned>, Vec<CaptureError>) {
-    let mut r = CaptureReader::new(input).unwrap();
+/// Reads `input` on this thread and with a reader thread: both must find the same.
+fn read_from<R: Read + Send + Clone + 'static>(input: R) -> (Vec<Owned>, Vec<CaptureError>) {
+    let inline = collect(CaptureReader::new(input.clone()).unwrap());
+    let threaded = collect(CaptureReader::with_read_thread(input).unwrap());
+    assert_eq!(
+        inline, threaded,
+        "same packets and errors with a reader thread"
+    );
+    inline
+}
+
+fn collect(mut r: CaptureReader<'_>) -> (Vec<Owned>, Vec<CaptureError>) {
     let mut pkts = Vec::new();
     let mut errs = Vec::new();
     loop {
@@ -209,6 +222,7 @@ fn huge_record_is_refused_and_large_record_read() {
 }
 
 /// A reader that hands out one byte per call, like a slow pipe.
+#[derive(Clone)]
 struct Trickle<'a>(&'a [u8]);
 
 impl Read for Trickle<'_> {
@@ -232,7 +246,7 @@ fn reads_from_a_trickling_pipe() {
         w.packet(0, ts(i64::from(i), 0), &[i; 100], 100);
     }
     let bytes = w.into_bytes();
-    let (pkts, errs) = read_from(Trickle(&bytes));
+    let (pkts, errs) = read_from(Trickle(bytes.leak()));
     assert!(errs.is_empty(), "{errs:?}");
     assert_eq!(pkts.len(), 20);
     assert_eq!(pkts[19].data, vec![19u8; 100]);
@@ -241,6 +255,7 @@ fn reads_from_a_trickling_pipe() {
 
 #[test]
 fn io_errors_are_reported() {
+    #[derive(Clone)]
     struct Failing(Vec<u8>);
     impl Read for Failing {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -282,5 +297,34 @@ fn impossible_pcapng_block_lengths_are_fatal_errors_not_panics() {
             errs[0].kind,
             CaptureErrorKind::BadBlock { block_type, length }
         );
+    }
+}
+
+#[test]
+fn records_across_read_block_boundaries() {
+    // Over a megabyte of records of odd sizes: with a reader thread (256 KiB blocks) many
+    // are cut by a block boundary; the last one is cut by the end of the file.
+    let mut w = PcapNgWriter::new();
+    w.interface(LinkType::RAW, 0, 6);
+    let mut p = PcapWriter::new(LinkType::RAW, 0, false);
+    for i in 0..6000u32 {
+        let len = 100 + (i as usize * 37) % 700;
+        let data = vec![(i % 251) as u8; len];
+        w.packet(0, ts(i64::from(i), 0), &data, len as u32);
+        p.packet(ts(i64::from(i), 0), &data, len as u32);
+    }
+    for mut bytes in [w.into_bytes(), p.into_bytes()] {
+        assert!(bytes.len() > 1 << 20);
+        bytes.truncate(bytes.len() - 10);
+        let (pkts, errs) = read_all(&bytes);
+        assert_eq!(pkts.len(), 5999);
+        assert!(
+            pkts.iter()
+                .enumerate()
+                .all(|(i, p)| p.data[0] == (i % 251) as u8)
+        );
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].frame, 6000);
+        assert!(matches!(errs[0].kind, CaptureErrorKind::Truncated { .. }));
     }
 }
