@@ -526,7 +526,7 @@ impl Conn {
         }
         self.drain(ctx, dir, true);
         let d = &self.dirs[i];
-        let unparsed = d.reader.unparsed().len();
+        let unparsed = d.reader.buffered_len();
         let unfinished = d.reader.incomplete_messages();
         self.report.dirs[i].chunk_size = d.reader.chunk_size();
         if unparsed == 0 && unfinished.is_empty() {

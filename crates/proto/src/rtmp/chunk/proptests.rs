@@ -187,8 +187,30 @@ fn write_events(initial: u32, events: &[Event], schedule: &[u8]) -> (Vec<u8>, Ve
 }
 
 fn read_split(wire: &[u8], splits: &[usize], initial: u32) -> Vec<Expected> {
+    read_split_raw(wire, splits, initial, None)
+        .into_iter()
+        .map(|m| Expected {
+            csid: m.csid,
+            header: m.header(),
+            payload: m.payload,
+        })
+        .collect()
+}
+
+/// Keeps the first 5 bytes of every body.
+fn keep_five(_type_id: u8, _first_chunk: &[u8]) -> Option<usize> {
+    Some(5)
+}
+
+fn read_split_raw(
+    wire: &[u8],
+    splits: &[usize],
+    initial: u32,
+    policy: Option<BodyPrefix>,
+) -> Vec<RawMessage> {
     let mut r = ChunkReader::default();
     r.set_chunk_size(initial).unwrap();
+    r.set_body_prefix(policy);
     let mut got = Vec::new();
     let mut cuts: Vec<usize> = splits.iter().map(|s| s % (wire.len() + 1)).collect();
     cuts.push(0);
@@ -197,12 +219,12 @@ fn read_split(wire: &[u8], splits: &[usize], initial: u32) -> Vec<Expected> {
     for pair in cuts.windows(2) {
         r.push(&wire[pair[0]..pair[1]]);
         while let Some(m) = r.poll_message().unwrap() {
-            got.push(Expected {
-                csid: m.csid,
-                header: m.header(),
-                payload: m.payload,
-            });
+            got.push(m);
         }
+        assert_eq!(
+            r.bytes_consumed() + r.buffered_len() as u64,
+            r.bytes_received()
+        );
     }
     assert_eq!(r.bytes_consumed(), wire.len() as u64);
     assert_eq!(r.buffered_len(), 0);
@@ -222,6 +244,24 @@ proptest! {
         let (wire, expected) = write_events(initial, &resolve(&events), &schedule);
         let got = read_split(&wire, &splits, initial);
         prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn body_prefix_reads_the_same_however_split(
+        initial in chunk_size(),
+        events in prop::collection::vec(event(), 1..20),
+        schedule in prop::collection::vec(any::<u8>(), 1..64),
+        splits in prop::collection::vec(any::<usize>(), 0..24),
+    ) {
+        let (wire, expected) = write_events(initial, &resolve(&events), &schedule);
+        let whole = read_split_raw(&wire, &[], initial, Some(keep_five));
+        let got = read_split_raw(&wire, &splits, initial, Some(keep_five));
+        prop_assert_eq!(&got, &whole);
+        prop_assert_eq!(got.len(), expected.len());
+        for (m, e) in got.iter().zip(&expected) {
+            prop_assert_eq!(m.length as usize, e.payload.len());
+            prop_assert_eq!(&m.payload[..], &e.payload[..e.payload.len().min(5)]);
+        }
     }
 
     #[test]

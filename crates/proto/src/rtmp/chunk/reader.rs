@@ -74,6 +74,8 @@ pub struct ChunkInfo {
 /// For a reader that needs only the first bytes of some messages, such as a dissector that
 /// shows the tag header of a video frame but not its coded data: the bytes beyond the prefix
 /// are read and dropped instead of being copied into a message buffer that grows with them.
+/// The payload of a later chunk of such a message, once its prefix is complete, is dropped as
+/// it is [pushed](ChunkReader::push), without being buffered at all.
 pub type BodyPrefix = fn(type_id: u8, first_chunk: &[u8]) -> Option<usize>;
 
 /// What a chunk stream remembers from its previous header.
@@ -109,6 +111,23 @@ struct Partial {
     start_offset: u64,
 }
 
+/// A continuation chunk whose payload is dropped as it arrives: its header has been read and
+/// its message keeps none of its bytes (the [`BodyPrefix`] is complete). Until its last byte
+/// arrives the reader reports offsets as if the chunk were still unparsed.
+#[derive(Debug)]
+struct Dropping {
+    csid: u32,
+    /// Stream offset of the chunk's first byte (its basic header).
+    start: u64,
+    /// Header and payload length: the stream offset just past the chunk is `start + len`.
+    len: usize,
+    /// Payload bytes still to come.
+    left: usize,
+    /// The chunk's payload length.
+    take: usize,
+    missing_repeat: bool,
+}
+
 /// Outcome of trying to read one chunk.
 enum Step {
     NeedMore,
@@ -137,6 +156,9 @@ pub struct ChunkReader {
     open_on_type1: Option<u32>,
     /// How much of each message body to keep; `None` keeps every body whole.
     body_prefix: Option<BodyPrefix>,
+    /// The chunk whose payload is being dropped as it arrives, if any. While its payload is
+    /// still arriving `buf` is empty and `consumed` counts the bytes dropped.
+    dropping: Option<Dropping>,
 }
 
 impl Default for ChunkReader {
@@ -158,11 +180,21 @@ impl ChunkReader {
             failed: None,
             open_on_type1: None,
             body_prefix: None,
+            dropping: None,
         }
     }
 
-    /// Appends received bytes. Nothing is parsed until [`poll_message`](Self::poll_message).
+    /// Appends received bytes. Nothing is parsed until [`poll_message`](Self::poll_message),
+    /// except that the payload of a chunk a [`BodyPrefix`] policy keeps nothing of is dropped
+    /// here, as it arrives.
     pub fn push(&mut self, bytes: &[u8]) {
+        let mut bytes = bytes;
+        if let Some(d) = &mut self.dropping {
+            let n = d.left.min(bytes.len());
+            d.left -= n;
+            self.consumed += n as u64;
+            bytes = bytes.get(n..).unwrap_or_default();
+        }
         self.buf.extend_from_slice(bytes);
     }
 
@@ -176,7 +208,7 @@ impl ChunkReader {
             return Err(err.clone());
         }
         loop {
-            let step = self.read_chunk().and_then(|step| match step {
+            let step = self.next_chunk().and_then(|step| match step {
                 Step::Message(msg) => self.apply_control(&msg).map(|()| Step::Message(msg)),
                 other => Ok(other),
             });
@@ -205,14 +237,19 @@ impl ChunkReader {
         Ok(())
     }
 
-    /// Bytes parsed so far: the stream offset of the next unparsed byte.
+    /// Bytes parsed so far: the stream offset of the next unparsed byte. A chunk whose payload
+    /// is being dropped as it arrives counts as unparsed until its last byte is here.
     pub fn bytes_consumed(&self) -> u64 {
-        self.consumed
+        match &self.dropping {
+            Some(d) => d.start,
+            None => self.consumed,
+        }
     }
 
-    /// Bytes pushed but not yet parsed.
+    /// Bytes pushed but not yet parsed (a chunk being dropped included, as in
+    /// [`bytes_consumed`](Self::bytes_consumed)).
     pub fn buffered_len(&self) -> usize {
-        self.buf.len()
+        (self.bytes_received() - self.bytes_consumed()) as usize
     }
 
     /// Total bytes pushed into the reader.
@@ -231,7 +268,9 @@ impl ChunkReader {
     }
 
     /// Bytes pushed but not yet parsed. After an error they start at the chunk that failed
-    /// (or, for a bad Set Chunk Size or Abort, right after that message).
+    /// (or, for a bad Set Chunk Size or Abort, right after that message). While the payload of
+    /// a chunk is being dropped as it arrives (see [`BodyPrefix`]) they are the bytes after it:
+    /// none until it is complete ([`buffered_len`](Self::buffered_len) counts it).
     pub fn unparsed(&self) -> &[u8] {
         &self.buf
     }
@@ -239,11 +278,30 @@ impl ChunkReader {
     /// Drops the first `n` unparsed bytes (at most all of them) and clears a failure, so that
     /// parsing resumes there with the chunk streams' states kept. For a dissector
     /// resynchronising after an error; the dropped bytes still count in stream offsets.
+    ///
+    /// No error happens while a chunk's payload is being dropped; should `skip` be called
+    /// then, that chunk is abandoned with its message and `n` counts from the end of the
+    /// payload received so far.
     pub fn skip(&mut self, n: usize) {
+        if let Some(d) = self.dropping.take() {
+            self.abandon(&d);
+        }
         let n = n.min(self.buf.len());
         self.buf.advance(n);
         self.consumed += n as u64;
         self.failed = None;
+    }
+
+    /// Gives up a chunk being dropped: its message can no longer complete, and the rest of
+    /// its payload will be parsed as chunks (the caller is resynchronising).
+    fn abandon(&mut self, d: &Dropping) {
+        if let Some(partial) = self
+            .streams
+            .get_mut(d.csid)
+            .and_then(|stream| stream.partial.take())
+        {
+            self.pending -= partial.data.len();
+        }
     }
 
     /// `lost` bytes of the stream will never arrive (a capture gap): drops the unparsed
@@ -251,6 +309,7 @@ impl ChunkReader {
     /// headers were lost) and counts the lost bytes in stream offsets, so offsets still count
     /// from the first byte of the stream. Clears a failure; the chunk size is kept.
     pub fn lost_bytes(&mut self, lost: u64) {
+        self.dropping = None;
         self.skip(self.buf.len());
         self.consumed += lost;
         self.streams.clear();
@@ -280,6 +339,9 @@ impl ChunkReader {
     /// [`ChunkError::HeaderInsideMessage`] (then [`skip(0)`](Self::skip)) to take the new
     /// header instead of the message it cut short.
     pub fn discard_incomplete(&mut self, csid: u32) -> Option<(u32, u32)> {
+        if self.dropping.as_ref().is_some_and(|d| d.csid == csid) {
+            self.dropping = None;
+        }
         let stream = self.streams.get_mut(csid)?;
         let partial = stream.partial.take()?;
         self.pending -= partial.data.len();
@@ -329,8 +391,35 @@ impl ChunkReader {
         Ok(())
     }
 
+    /// Completes the chunk being dropped once all its payload has arrived, else reads the
+    /// next chunk.
+    fn next_chunk(&mut self) -> Result<Step, ChunkError> {
+        match &self.dropping {
+            Some(d) if d.left > 0 => return Ok(Step::NeedMore),
+            Some(_) => {}
+            None => return self.read_chunk(),
+        }
+        let Some(d) = self.dropping.take() else {
+            return Ok(Step::NeedMore);
+        };
+        let Some(stream) = self.streams.get_mut(d.csid) else {
+            return Ok(Step::Consumed);
+        };
+        let end_offset = d.start + d.len as u64;
+        Ok(complete_chunk(
+            stream,
+            &mut self.pending,
+            d.csid,
+            d.take,
+            d.missing_repeat,
+            end_offset,
+        ))
+    }
+
     /// Reads one chunk if it is fully buffered. State changes only once the whole chunk is here,
-    /// so a chunk split across pushes is simply parsed again.
+    /// so a chunk split across pushes is simply parsed again; except a continuation chunk
+    /// whose message keeps none of its payload, which is committed as soon as its header is
+    /// here, its payload then dropped as it arrives (see [`Dropping`]).
     fn read_chunk(&mut self) -> Result<Step, ChunkError> {
         let offset = self.consumed;
         let buf = &self.buf[..];
@@ -460,6 +549,24 @@ impl ChunkReader {
         let remaining = (length as usize).saturating_sub(received);
         let take = remaining.min(self.chunk_size as usize);
         if buf.len() - pos < take {
+            let keeps_none = continuing.is_some_and(|p| p.data.len() >= p.keep);
+            if !keeps_none || fmt != 3 {
+                return Ok(Step::NeedMore);
+            }
+            // Nothing of this payload is kept: commit the header now and drop the payload as
+            // it arrives instead of buffering it. (A continuation header is type 3 and changes
+            // no chunk stream state; counting the chunk waits for its last byte.)
+            let arrived = buf.len() - pos;
+            self.dropping = Some(Dropping {
+                csid,
+                start: offset,
+                len: pos + take,
+                left: take - arrived,
+                take,
+                missing_repeat,
+            });
+            self.consumed += buf.len() as u64;
+            self.buf.clear();
             return Ok(Step::NeedMore);
         }
 
@@ -553,34 +660,57 @@ impl ChunkReader {
         );
         self.pending += stored;
         self.buf.advance(take);
-        partial.received += take;
-        partial.chunk_count += 1;
-        partial.missing_extended_repeats += u32::from(missing_repeat);
-        if partial.received < length as usize {
-            return Ok(Step::Consumed);
-        }
-        let Some(done) = stream.partial.take() else {
-            return Ok(Step::Consumed);
-        };
-        self.pending -= done.data.len();
-        Ok(Step::Message(RawMessage {
+        Ok(complete_chunk(
+            stream,
+            &mut self.pending,
             csid,
-            timestamp: stream.timestamp,
-            type_id: stream.type_id,
-            stream_id: stream.stream_id,
-            payload: Bytes::from(done.data),
-            length,
-            info: ChunkInfo {
-                first_fmt: done.first_fmt,
-                timestamp_field: done.timestamp_field,
-                extended_timestamp: done.extended_timestamp,
-                chunk_count: done.chunk_count,
-                missing_extended_repeats: done.missing_extended_repeats,
-                start_offset: done.start_offset,
-                end_offset,
-            },
-        }))
+            take,
+            missing_repeat,
+            end_offset,
+        ))
     }
+}
+
+/// Counts a received chunk of `take` payload bytes (already stored as far as kept) into the
+/// message `stream` is reassembling; returns the message once complete.
+fn complete_chunk(
+    stream: &mut StreamState,
+    pending: &mut usize,
+    csid: u32,
+    take: usize,
+    missing_repeat: bool,
+    end_offset: u64,
+) -> Step {
+    let Some(partial) = stream.partial.as_mut() else {
+        return Step::Consumed;
+    };
+    partial.received += take;
+    partial.chunk_count += 1;
+    partial.missing_extended_repeats += u32::from(missing_repeat);
+    if partial.received < stream.length as usize {
+        return Step::Consumed;
+    }
+    let Some(done) = stream.partial.take() else {
+        return Step::Consumed;
+    };
+    *pending -= done.data.len();
+    Step::Message(RawMessage {
+        csid,
+        timestamp: stream.timestamp,
+        type_id: stream.type_id,
+        stream_id: stream.stream_id,
+        payload: Bytes::from(done.data),
+        length: stream.length,
+        info: ChunkInfo {
+            first_fmt: done.first_fmt,
+            timestamp_field: done.timestamp_field,
+            extended_timestamp: done.extended_timestamp,
+            chunk_count: done.chunk_count,
+            missing_extended_repeats: done.missing_extended_repeats,
+            start_offset: done.start_offset,
+            end_offset,
+        },
+    })
 }
 
 /// Appends `chunk`, growing the buffer at most to twice what it already holds or to what has

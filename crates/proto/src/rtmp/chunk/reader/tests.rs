@@ -839,3 +839,83 @@ fn body_prefix_is_decided_per_message() {
     assert_eq!(&msgs[1].payload[128..], &[8, 8][..]);
     assert_eq!(msgs[1].timestamp, 40);
 }
+
+/// A 300-byte video message cut to 3 bytes, in three chunks, then a small message.
+fn cut_message_then_another() -> Vec<u8> {
+    cat(&[
+        &t0(6, 0, 300, 9, 1),
+        &[0x27; 128],
+        &t3(6),
+        &[1; 128],
+        &t3(6),
+        &[2; 44],
+        &t0(3, 0, 4, 20, 0),
+        b"abcd",
+    ])
+}
+
+#[test]
+fn body_prefix_drops_continuation_payloads_as_they_arrive() {
+    let bytes = cut_message_then_another();
+    let mut whole = ChunkReader::default();
+    whole.set_body_prefix(Some(video_prefix));
+    whole.push(&bytes);
+    let expected = read_all(&mut whole);
+
+    let mut r = ChunkReader::default();
+    r.set_body_prefix(Some(video_prefix));
+    let mut got = Vec::new();
+    for (i, b) in bytes.iter().enumerate() {
+        r.push(std::slice::from_ref(b));
+        got.extend(read_all(&mut r));
+        // Offsets behave as if the chunk being dropped were still unparsed.
+        assert_eq!(r.bytes_received(), i as u64 + 1);
+        assert_eq!(
+            r.bytes_consumed() + r.buffered_len() as u64,
+            r.bytes_received()
+        );
+        // Inside the second chunk's payload nothing is buffered, and the chunk is not yet
+        // counted as received.
+        if (12 + 128 + 1 + 10..12 + 128 + 128).contains(&i) {
+            assert!(r.unparsed().is_empty());
+            assert_eq!(r.bytes_consumed(), 12 + 128);
+            assert_eq!(r.incomplete_messages(), vec![(6, 128, 300)]);
+        }
+    }
+    assert_eq!(got, expected);
+    assert_eq!((got[0].length, got[0].payload.len()), (300, 3));
+    assert_eq!(got[0].info.chunk_count, 3);
+    assert_eq!(r.bytes_consumed(), bytes.len() as u64);
+    assert_eq!(r.pending, 0);
+}
+
+#[test]
+fn lost_bytes_and_skip_during_a_dropped_payload() {
+    let bytes = cut_message_then_another();
+    let mid = 12 + 128 + 1 + 50;
+
+    // A gap: the message is forgotten, offsets go on counting.
+    let mut r = ChunkReader::default();
+    r.set_body_prefix(Some(video_prefix));
+    r.push(&bytes[..mid]);
+    assert_eq!(r.poll_message(), Ok(None));
+    assert_eq!(r.buffered_len(), 51);
+    r.lost_bytes(100);
+    assert_eq!(r.bytes_consumed(), mid as u64 + 100);
+    assert!(r.incomplete_messages().is_empty());
+    assert_eq!(r.pending, 0);
+
+    // A skip abandons the chunk and its message; later bytes are parsed as chunks.
+    let mut r = ChunkReader::default();
+    r.set_body_prefix(Some(video_prefix));
+    r.push(&bytes[..mid]);
+    assert_eq!(r.poll_message(), Ok(None));
+    r.skip(0);
+    assert!(r.incomplete_messages().is_empty());
+    assert_eq!(r.bytes_consumed(), mid as u64);
+    let tail = &bytes[bytes.len() - 16..];
+    r.push(tail);
+    let msgs = read_all(&mut r);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(&msgs[0].payload[..], b"abcd");
+}
