@@ -213,7 +213,13 @@ fn run_inner(args: DissectArgs) -> anyhow::Result<()> {
         config.rtmp.transactions = Some(analyzer.take_transactions());
     }
     let stdout = io::stdout();
-    let out: Box<dyn Write> = Box::new(BufWriter::with_capacity(1 << 20, stdout.lock()));
+    // The summary view gathers its lines into large writes itself: a BufWriter would only
+    // copy them once more (and stdout's line buffering passes writes ending in a newline on).
+    let out: Box<dyn Write> = if args.format == Format::Summary {
+        Box::new(stdout.lock())
+    } else {
+        Box::new(BufWriter::with_capacity(1 << 20, stdout.lock()))
+    };
     let mut view: Box<dyn View> = make_view(args.format, out);
     let pass = if config.rtmp.transactions.is_some() {
         "pass 2/2"

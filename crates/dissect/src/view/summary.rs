@@ -45,42 +45,71 @@ impl ConnText {
     }
 }
 
-/// Appends `v` right-aligned in `width` columns (at most 20).
-fn push_num(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
+/// "00" to "99": numbers are formatted two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// Writes the decimal digits of `v` at the end of `buf`; returns where they start.
+fn decimal(v: u64, buf: &mut [u8; 20]) -> usize {
+    fn pair(buf: &mut [u8; 20], at: usize, two_digits: u64) {
+        let p = two_digits as usize * 2;
+        if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), DIGIT_PAIRS.get(p..p + 2)) {
+            dst.copy_from_slice(src);
+        }
+    }
+    // u64::MAX has 20 digits: the loop leaves at most 2 of them, at index 2 or more.
     let mut n = v;
-    loop {
+    let mut i = buf.len();
+    while n >= 100 {
+        i -= 2;
+        pair(buf, i, n % 100);
+        n /= 100;
+    }
+    if n >= 10 {
+        i -= 2;
+        pair(buf, i, n);
+    } else {
         i -= 1;
         if let Some(b) = buf.get_mut(i) {
-            *b = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
+            *b = b'0' + n as u8;
         }
     }
-    let digits = buf.len() - i;
-    // Byte pushes: cheaper than a memcpy call for a handful of bytes.
-    for _ in digits..width {
-        out.push(b' ');
-    }
-    for &b in buf.get(i..).unwrap_or_default() {
-        out.push(b);
-    }
+    i
+}
+
+/// Appends `v` right-aligned in `width` columns (at most 20).
+fn push_num(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [b' '; 20];
+    let start = decimal(v, &mut buf);
+    let from = start.min(buf.len().saturating_sub(width));
+    out.extend_from_slice(buf.get(from..).unwrap_or_default());
 }
 
 /// tshark's relative time column: seconds with six decimals, right-aligned in 11 columns.
 fn push_time(out: &mut Vec<u8>, secs: f64) {
-    let micros = (secs.max(0.0) * 1e6).round() as u64;
+    let micros = round_to_u64(secs.max(0.0) * 1e6);
     push_num(out, micros / 1_000_000, 4);
-    out.push(b'.');
     let frac = micros % 1_000_000;
-    let mut div = 100_000;
-    while div > 0 {
-        out.push(b'0' + (frac / div % 10) as u8);
-        div /= 10;
+    let mut buf = [b'.'; 7];
+    for (i, two) in [frac / 10_000, frac / 100 % 100, frac % 100]
+        .into_iter()
+        .enumerate()
+    {
+        let p = two as usize * 2;
+        if let (Some(dst), Some(src)) =
+            (buf.get_mut(1 + 2 * i..3 + 2 * i), DIGIT_PAIRS.get(p..p + 2))
+        {
+            dst.copy_from_slice(src);
+        }
     }
+    out.extend_from_slice(&buf);
+}
+
+/// `y.round() as u64` for `y >= 0` (NaN excluded), without the call to libm's `round`: the
+/// fraction `y - trunc(y)` of a double is exact, so comparing it with 0.5 rounds half away
+/// from zero exactly as `round` does.
+fn round_to_u64(y: f64) -> u64 {
+    let whole = y as u64;
+    whole.saturating_add(u64::from(y - whole as f64 >= 0.5))
 }
 
 fn push_flags(out: &mut Vec<u8>, flags: TcpFlags) {
@@ -330,5 +359,72 @@ impl<W: Write> View for SummaryView<W> {
         self.out.write_all(&self.line)?;
         self.line.clear();
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_right_aligned() {
+        for (v, width, want) in [
+            (0, 6, "     0"),
+            (7, 0, "7"),
+            (42, 6, "    42"),
+            (123_456, 6, "123456"),
+            (1_234_567, 6, "1234567"),
+            (u64::MAX, 4, "18446744073709551615"),
+            (u64::MAX, 20, "18446744073709551615"),
+            (10, 30, "10"),
+        ] {
+            let mut out = Vec::new();
+            push_num(&mut out, v, width);
+            let want = if width > 20 {
+                format!("{v:>20}")
+            } else {
+                want.to_owned()
+            };
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{v} in {width}");
+        }
+        for v in (0..100_000).chain([999_999, 1_000_000, 10u64.pow(19)]) {
+            let mut out = Vec::new();
+            push_num(&mut out, v, 6);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{v:>6}"));
+        }
+    }
+
+    #[test]
+    fn time_column_rounds_like_f64_round() {
+        for secs in [
+            0.0,
+            -1.0,
+            f64::NAN,
+            0.000_000_4,
+            0.000_000_5,
+            0.499_999_999_999_999_94e-6,
+            1.234_567_5,
+            12.000_001,
+            9999.999_999_6,
+            12_345.678_901,
+            1e300,
+            f64::INFINITY,
+        ] {
+            let mut out = Vec::new();
+            push_time(&mut out, secs);
+            let micros = (secs.max(0.0) * 1e6).round() as u64;
+            let want = format!("{:>4}.{:06}", micros / 1_000_000, micros % 1_000_000);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{secs}");
+        }
+        for y in [
+            0.5,
+            1.5,
+            2.5,
+            0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            1e20,
+        ] {
+            assert_eq!(round_to_u64(y), y.round() as u64, "{y}");
+        }
     }
 }
