@@ -48,40 +48,51 @@ impl ConnText {
 /// "00" to "99": numbers are formatted two digits at a time.
 const DIGIT_PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
-/// Writes the decimal digits of `v` at the end of `buf`; returns where they start.
-fn decimal(v: u64, buf: &mut [u8; 20]) -> usize {
-    fn pair(buf: &mut [u8; 20], at: usize, two_digits: u64) {
-        let p = two_digits as usize * 2;
-        if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), DIGIT_PAIRS.get(p..p + 2)) {
-            dst.copy_from_slice(src);
-        }
+/// Writes `two_digits` (below 100) as two decimal digits at `field[at..at + 2]`.
+fn put_pair(field: &mut [u8], at: usize, two_digits: u64) {
+    let p = two_digits as usize * 2;
+    if let (Some(dst), Some(src)) = (field.get_mut(at..at + 2), DIGIT_PAIRS.get(p..p + 2)) {
+        dst.copy_from_slice(src);
     }
-    // u64::MAX has 20 digits: the loop leaves at most 2 of them, at index 2 or more.
+}
+
+/// Writes the decimal digits of `v` at the end of `field`, which must have room for them
+/// (see [`digit_count`]).
+fn decimal(v: u64, field: &mut [u8]) {
     let mut n = v;
-    let mut i = buf.len();
-    while n >= 100 {
+    let mut i = field.len();
+    while n >= 100 && i >= 2 {
         i -= 2;
-        pair(buf, i, n % 100);
+        put_pair(field, i, n % 100);
         n /= 100;
     }
-    if n >= 10 {
-        i -= 2;
-        pair(buf, i, n);
-    } else {
-        i -= 1;
-        if let Some(b) = buf.get_mut(i) {
-            *b = b'0' + n as u8;
-        }
+    if n >= 10 && i >= 2 {
+        put_pair(field, i - 2, n);
+    } else if let Some(b) = i.checked_sub(1).and_then(|i| field.get_mut(i)) {
+        *b = b'0' + n as u8;
     }
-    i
+}
+
+/// Number of decimal digits of `v` (1 to 20).
+fn digit_count(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Appends `v` right-aligned in `width` columns (at most 20).
+///
+/// The field is appended as a constant-size block of spaces cut to length, then the digits
+/// are written over it in place. A copy of a variable size would be a call to `memmove`, and
+/// formatting into a stack buffer and copying that costs a stalled load (it reads back bytes
+/// just written in pairs): either cost more than the formatting, a few times per line.
 fn push_num(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [b' '; 20];
-    let start = decimal(v, &mut buf);
-    let from = start.min(buf.len().saturating_sub(width));
-    out.extend_from_slice(buf.get(from..).unwrap_or_default());
+    const SPACES: [u8; 20] = [b' '; 20];
+    let len = digit_count(v).max(width.min(SPACES.len()));
+    let at = out.len();
+    out.extend_from_slice(&SPACES);
+    out.truncate(at + len);
+    if let Some(field) = out.get_mut(at..) {
+        decimal(v, field);
+    }
 }
 
 /// tshark's relative time column: seconds with six decimals, right-aligned in 11 columns.
@@ -89,19 +100,13 @@ fn push_time(out: &mut Vec<u8>, secs: f64) {
     let micros = round_to_u64(secs.max(0.0) * 1e6);
     push_num(out, micros / 1_000_000, 4);
     let frac = micros % 1_000_000;
-    let mut buf = [b'.'; 7];
-    for (i, two) in [frac / 10_000, frac / 100 % 100, frac % 100]
-        .into_iter()
-        .enumerate()
-    {
-        let p = two as usize * 2;
-        if let (Some(dst), Some(src)) =
-            (buf.get_mut(1 + 2 * i..3 + 2 * i), DIGIT_PAIRS.get(p..p + 2))
-        {
-            dst.copy_from_slice(src);
-        }
+    let at = out.len();
+    out.extend_from_slice(b".000000");
+    if let Some(field) = out.get_mut(at + 1..) {
+        put_pair(field, 0, frac / 10_000);
+        put_pair(field, 2, frac / 100 % 100);
+        put_pair(field, 4, frac % 100);
     }
-    out.extend_from_slice(&buf);
 }
 
 /// `y.round() as u64` for `y >= 0` (NaN excluded), without the call to libm's `round`: the
