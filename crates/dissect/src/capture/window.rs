@@ -251,15 +251,33 @@ fn detect(prefix: &[u8]) -> Result<Format, PcapError<&'static [u8]>> {
     }
 }
 
+/// Blocks the reader thread allocates at most: the ones queued ([`READ_AHEAD`]), the parser's
+/// window, and the one being filled. Past that it waits for the parser to give one back.
+const POOL: usize = READ_AHEAD + 2;
+
 /// The reader thread: reads `input` into blocks (recycled from `free` when the parser has
 /// given some back), each with [`HEADROOM`] free bytes in front, and sends them; then an
 /// empty block at the end of the input, or the read error. Stops when the receiver is gone
 /// (the capture reader was dropped).
+///
+/// Once [`POOL`] blocks exist it waits for a used one rather than allocating another: a
+/// fresh block costs an allocation, the zeroing below and the kernel's page faults, where a
+/// recycled one is already full length (`resize` is then a no-op).
 fn read_blocks<R: Read>(mut input: R, tx: &SyncSender<Block>, free: &Receiver<Vec<u8>>) {
+    let mut allocated = 0;
     loop {
-        let mut block = free
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(HEADROOM + BLOCK));
+        let mut block = match free.try_recv() {
+            Ok(block) => block,
+            Err(_) if allocated < POOL => {
+                allocated += 1;
+                Vec::with_capacity(HEADROOM + BLOCK)
+            }
+            Err(_) => match free.recv() {
+                Ok(block) => block,
+                // The capture reader was dropped.
+                Err(_) => return,
+            },
+        };
         block.resize(HEADROOM + BLOCK, 0);
         let mut len = HEADROOM;
         // Fill the block: a pipe delivers a few KiB per read.
