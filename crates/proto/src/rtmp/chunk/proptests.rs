@@ -285,6 +285,41 @@ proptest! {
     }
 
     #[test]
+    fn body_prefix_arbitrary_bytes_read_the_same_however_split(
+        bytes in prop::collection::vec(
+            prop_oneof![any::<u8>(), Just(0xC6u8), Just(0x06u8), Just(0x09u8)],
+            0..3000,
+        ),
+        splits in prop::collection::vec(any::<usize>(), 0..16),
+    ) {
+        // Messages and the first error, pushing all at once or in pieces with polls between.
+        let read = |cuts: &[usize]| {
+            let mut r = ChunkReader::default();
+            r.set_body_prefix(Some(keep_five));
+            let mut out = Vec::new();
+            for pair in cuts.windows(2) {
+                r.push(&bytes[pair[0]..pair[1]]);
+                loop {
+                    match r.poll_message() {
+                        Ok(Some(m)) => out.push(Ok(m)),
+                        Ok(None) => break,
+                        Err(e) => {
+                            out.push(Err(e));
+                            return out;
+                        }
+                    }
+                }
+            }
+            out
+        };
+        let mut cuts: Vec<usize> = splits.iter().map(|s| s % (bytes.len() + 1)).collect();
+        cuts.push(0);
+        cuts.push(bytes.len());
+        cuts.sort_unstable();
+        prop_assert_eq!(read(&cuts), read(&[0, bytes.len()]));
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(
         bytes in prop::collection::vec(any::<u8>(), 0..2000),
         splits in prop::collection::vec(any::<usize>(), 0..8),

@@ -159,6 +159,9 @@ pub struct ChunkReader {
     /// The chunk whose payload is being dropped as it arrives, if any. While its payload is
     /// still arriving `buf` is empty and `consumed` counts the bytes dropped.
     dropping: Option<Dropping>,
+    /// The next unparsed byte is known to start a chunk: the last thing done was parsing one,
+    /// not skipping bytes. Only then may [`push`](Self::push) read a chunk header itself.
+    aligned: bool,
 }
 
 impl Default for ChunkReader {
@@ -181,21 +184,93 @@ impl ChunkReader {
             open_on_type1: None,
             body_prefix: None,
             dropping: None,
+            aligned: true,
         }
     }
 
     /// Appends received bytes. Nothing is parsed until [`poll_message`](Self::poll_message),
-    /// except that the payload of a chunk a [`BodyPrefix`] policy keeps nothing of is dropped
-    /// here, as it arrives.
+    /// except the chunks whose payload a [`BodyPrefix`] policy keeps nothing of: when nothing
+    /// else waits to be parsed, their headers are read here and their payload is dropped as
+    /// it arrives, never buffered. (Such a chunk that completes its message is left for
+    /// `poll_message` to return, and what follows it is buffered.)
     pub fn push(&mut self, bytes: &[u8]) {
         let mut bytes = bytes;
-        if let Some(d) = &mut self.dropping {
-            let n = d.left.min(bytes.len());
-            d.left -= n;
-            self.consumed += n as u64;
-            bytes = bytes.get(n..).unwrap_or_default();
+        loop {
+            if let Some(d) = &mut self.dropping {
+                let n = d.left.min(bytes.len());
+                d.left -= n;
+                self.consumed += n as u64;
+                bytes = bytes.get(n..).unwrap_or_default();
+                if d.left > 0 || !self.count_dropped_chunk() {
+                    break;
+                }
+            }
+            if !self.buf.is_empty() || !self.aligned || self.failed.is_some() {
+                break;
+            }
+            let Some((csid, pos, take, missing_repeat)) = self.droppable_chunk(bytes) else {
+                break;
+            };
+            self.dropping = Some(Dropping {
+                csid,
+                start: self.consumed,
+                len: pos + take,
+                left: take,
+                take,
+                missing_repeat,
+            });
+            self.consumed += pos as u64;
+            bytes = bytes.get(pos..).unwrap_or_default();
         }
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// The chunk at the start of `bytes`, when it is a continuation chunk whose message keeps
+    /// none of its payload and its header is all here: its chunk stream, header length,
+    /// payload length and whether it lacks the extended timestamp it should repeat. What
+    /// [`read_chunk`](Self::read_chunk) would read there, without changing anything.
+    fn droppable_chunk(&self, bytes: &[u8]) -> Option<(u32, usize, usize, bool)> {
+        let (BasicHeader { fmt, csid }, basic_len) = BasicHeader::decode(bytes)?;
+        let stream = self.streams.get(csid)?;
+        let partial = stream.partial.as_ref()?;
+        if fmt != 3 || partial.data.len() < partial.keep {
+            return None;
+        }
+        let repeat = type3_extended(stream, stream.timestamp, bytes.get(basic_len..)?)?;
+        let pos = basic_len + repeat.header_len();
+        let take = (stream.length as usize)
+            .saturating_sub(partial.received)
+            .min(self.chunk_size as usize);
+        Some((csid, pos, take, repeat == ExtendedRepeat::Missing))
+    }
+
+    /// The chunk being dropped is all here: counts it into its message and returns true,
+    /// unless it completes the message, which is left for `poll_message` to return.
+    fn count_dropped_chunk(&mut self) -> bool {
+        let Some(d) = &self.dropping else {
+            return false;
+        };
+        let Some(stream) = self.streams.get_mut(d.csid) else {
+            return false;
+        };
+        let completes = stream
+            .partial
+            .as_ref()
+            .is_none_or(|p| p.received + d.take >= stream.length as usize);
+        if completes {
+            return false;
+        }
+        let end_offset = d.start + d.len as u64;
+        complete_chunk(
+            stream,
+            &mut self.pending,
+            d.csid,
+            d.take,
+            d.missing_repeat,
+            end_offset,
+        );
+        self.dropping = None;
+        true
     }
 
     /// Returns the next complete message, `Ok(None)` when more bytes are needed.
@@ -290,6 +365,9 @@ impl ChunkReader {
         self.buf.advance(n);
         self.consumed += n as u64;
         self.failed = None;
+        // The caller may be looking for a chunk header: until one is parsed, push() must not
+        // take bytes for one.
+        self.aligned = false;
     }
 
     /// Gives up a chunk being dropped: its message can no longer complete, and the rest of
@@ -510,17 +588,12 @@ impl ChunkReader {
                 } else {
                     s.timestamp.wrapping_add(s.delta)
                 };
-                if let Some(expected) = s.extended {
-                    let Some(peek) = buf.get(pos..).and_then(ExtendedTimestamp::decode) else {
-                        return Ok(Step::NeedMore);
-                    };
-                    if peek.0 == expected || peek.0 == ts {
-                        pos += ExtendedTimestamp::LEN;
-                        extended_present = true;
-                    } else {
-                        missing_repeat = true;
-                    }
-                }
+                let Some(repeat) = type3_extended(s, ts, buf.get(pos..).unwrap_or_default()) else {
+                    return Ok(Step::NeedMore);
+                };
+                pos += repeat.header_len();
+                extended_present = repeat == ExtendedRepeat::Present;
+                missing_repeat = repeat == ExtendedRepeat::Missing;
                 (ts, s.delta, s.delta, s.length, s.type_id, s.stream_id)
             }
             // A dissector joining mid-way: the stream's earlier headers were not seen.
@@ -557,6 +630,7 @@ impl ChunkReader {
             // it arrives instead of buffering it. (A continuation header is type 3 and changes
             // no chunk stream state; counting the chunk waits for its last byte.)
             let arrived = buf.len() - pos;
+            self.aligned = true;
             self.dropping = Some(Dropping {
                 csid,
                 start: offset,
@@ -571,6 +645,7 @@ impl ChunkReader {
         }
 
         // The whole chunk is buffered: commit.
+        self.aligned = true;
         let end_offset = offset + (pos + take) as u64;
         self.buf.advance(pos);
         self.consumed = end_offset;
@@ -669,6 +744,43 @@ impl ChunkReader {
             end_offset,
         ))
     }
+}
+
+/// Whether a type 3 chunk repeats the extended timestamp (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExtendedRepeat {
+    /// The chunk stream is not in extended mode.
+    NotExpected,
+    /// The 4 bytes after the basic header are the extended timestamp.
+    Present,
+    /// They should be, but are payload.
+    Missing,
+}
+
+impl ExtendedRepeat {
+    /// Header bytes it adds after the basic header.
+    fn header_len(self) -> usize {
+        if self == ExtendedRepeat::Present {
+            ExtendedTimestamp::LEN
+        } else {
+            0
+        }
+    }
+}
+
+/// Reads the extended timestamp a type 3 chunk of `stream` may repeat at the start of `rest`
+/// (`ts`: the timestamp of the message it belongs to); `None` when fewer than the 4 bytes
+/// needed to tell have arrived.
+fn type3_extended(stream: &StreamState, ts: u32, rest: &[u8]) -> Option<ExtendedRepeat> {
+    let Some(expected) = stream.extended else {
+        return Some(ExtendedRepeat::NotExpected);
+    };
+    let peek = ExtendedTimestamp::decode(rest)?;
+    Some(if peek.0 == expected || peek.0 == ts {
+        ExtendedRepeat::Present
+    } else {
+        ExtendedRepeat::Missing
+    })
 }
 
 /// Counts a received chunk of `take` payload bytes (already stored as far as kept) into the

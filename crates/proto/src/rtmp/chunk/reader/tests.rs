@@ -919,3 +919,52 @@ fn lost_bytes_and_skip_during_a_dropped_payload() {
     assert_eq!(msgs.len(), 1);
     assert_eq!(&msgs[0].payload[..], b"abcd");
 }
+
+#[test]
+fn push_drops_whole_continuation_chunks_without_buffering_them() {
+    // A 600-byte video message cut to 3 bytes: a first chunk, then four continuations.
+    let first = cat(&[&t0(6, 0, 600, 9, 1), &[0x27; 128]]);
+    let middle = cat(&[&t3(6), &[1; 128], &t3(6), &[2; 128], &t3(6), &[3; 128]]);
+    let last = cat(&[&t3(6), &[4; 88], &t0(3, 0, 4, 20, 0), b"abcd"]);
+    let mut r = ChunkReader::default();
+    r.set_body_prefix(Some(video_prefix));
+    r.push(&first);
+    assert_eq!(r.poll_message(), Ok(None));
+    // Three whole continuation chunks and the start of a fourth: read and dropped in push,
+    // before any poll; the message is not complete, so nothing waits to be returned.
+    r.push(&middle);
+    r.push(&last[..10]);
+    assert!(r.unparsed().is_empty());
+    assert_eq!(r.incomplete_messages(), vec![(6, 128 * 4, 600)]);
+    assert_eq!(r.bytes_consumed(), (first.len() + middle.len()) as u64);
+    assert_eq!(r.buffered_len(), 10);
+    // The chunk that completes the message is left to poll_message; what follows is buffered.
+    r.push(&last[10..]);
+    let msgs = read_all(&mut r);
+    let mut whole = ChunkReader::default();
+    whole.set_body_prefix(Some(video_prefix));
+    whole.push(&cat(&[&first, &middle, &last]));
+    assert_eq!(msgs, read_all(&mut whole));
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0].info.chunk_count, 5);
+}
+
+#[test]
+fn push_reads_no_chunk_header_after_a_skip() {
+    let first = cat(&[&t0(6, 0, 600, 9, 1), &[0x27; 128]]);
+    let mut r = ChunkReader::default();
+    r.set_body_prefix(Some(video_prefix));
+    r.push(&first);
+    assert_eq!(r.poll_message(), Ok(None));
+    // After a skip the caller may be hunting for a header: bytes are buffered, not parsed,
+    // even when they look like a continuation chunk.
+    r.skip(0);
+    let next = cat(&[&t3(6), &[1; 128]]);
+    r.push(&next);
+    assert_eq!(r.unparsed(), &next[..]);
+    // Once a chunk is parsed again, push may read the next header itself.
+    assert_eq!(r.poll_message(), Ok(None));
+    r.push(&next);
+    assert!(r.unparsed().is_empty());
+    assert_eq!(r.incomplete_messages(), vec![(6, 128 * 3, 600)]);
+}
