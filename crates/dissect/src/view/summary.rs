@@ -99,13 +99,47 @@ fn push_num(out: &mut Vec<u8>, v: u64, width: usize) {
 fn push_time(out: &mut Vec<u8>, secs: f64) {
     let micros = round_to_u64(secs.max(0.0) * 1e6);
     push_num(out, micros / 1_000_000, 4);
-    let frac = micros % 1_000_000;
     let at = out.len();
     out.extend_from_slice(b".000000");
     if let Some(field) = out.get_mut(at + 1..) {
-        put_pair(field, 0, frac / 10_000);
-        put_pair(field, 2, frac / 100 % 100);
-        put_pair(field, 4, frac % 100);
+        put_micros(field, micros);
+    }
+}
+
+/// Writes the six decimals of `micros` (microseconds) at the start of `field`.
+fn put_micros(field: &mut [u8], micros: u64) {
+    let frac = micros % 1_000_000;
+    put_pair(field, 0, frac / 10_000);
+    put_pair(field, 2, frac / 100 % 100);
+    put_pair(field, 4, frac % 100);
+}
+
+/// The first two columns, each followed by a space: the frame number right-aligned in 6
+/// columns, then the relative time as [`push_time`] writes it. Almost every line has both
+/// fields at their width: they are then one constant-size block with the digits written in.
+fn push_frame_and_time(out: &mut Vec<u8>, frame: u64, secs: f64) {
+    let micros = round_to_u64(secs.max(0.0) * 1e6);
+    let whole_secs = micros / 1_000_000;
+    if frame >= 1_000_000 || whole_secs >= 10_000 {
+        push_num(out, frame, 6);
+        out.push(b' ');
+        push_time(out, secs);
+        out.push(b' ');
+        return;
+    }
+    let at = out.len();
+    // Frame in [0, 6), seconds in [7, 11), decimals in [12, 18).
+    out.extend_from_slice(b"           .000000 ");
+    if let Some(block) = out.get_mut(at..) {
+        if let Some(field) = block.get_mut(..6) {
+            decimal(frame, field);
+        }
+        if let Some(field) = block.get_mut(7..11) {
+            decimal(whole_secs, field);
+        }
+        if let Some(field) = block.get_mut(12..) {
+            put_micros(field, micros);
+        }
     }
 }
 
@@ -188,10 +222,7 @@ impl<W: Write> FrameObserver for SummaryView<W> {
         let line = &mut self.line;
         let info = &mut self.info;
         info.clear();
-        push_num(line, f.frame, 6);
-        line.push(b' ');
-        push_time(line, f.rel_time);
-        line.push(b' ');
+        push_frame_and_time(line, f.frame, f.rel_time);
         match &f.content {
             FrameContent::Tcp {
                 segment,
@@ -420,6 +451,23 @@ mod tests {
             let micros = (secs.max(0.0) * 1e6).round() as u64;
             let want = format!("{:>4}.{:06}", micros / 1_000_000, micros % 1_000_000);
             assert_eq!(String::from_utf8(out).unwrap(), want, "{secs}");
+        }
+        for (frame, secs) in [
+            (1, 0.0),
+            (999_999, 9_999.999_999),
+            (1_000_000, 1.5),
+            (42, 9_999.999_999_6),
+            (42, 12_345.6),
+            (7, f64::NAN),
+        ] {
+            let mut out = Vec::new();
+            push_frame_and_time(&mut out, frame, secs);
+            let mut want = Vec::new();
+            push_num(&mut want, frame, 6);
+            want.push(b' ');
+            push_time(&mut want, secs);
+            want.push(b' ');
+            assert_eq!(out, want, "{frame} {secs}");
         }
         for y in [
             0.5,
