@@ -317,19 +317,8 @@ impl Connection {
                     return Ending::Shutdown;
                 }
                 written = poll_fn(|cx| poll_write_queue(cx, &mut writer, &self.out)), if has_output => {
-                    match written {
-                        Ok(0) => return Ending::PeerClosed,
-                        Ok(n) => {
-                            self.advance(n);
-                            clock.last_write_progress = Instant::now();
-                        }
-                        Err(e) if self.send_files && sendfile_unsupported(&e) => {
-                            tracing::debug!(conn = self.id, "sendfile unsupported here ({e}); copying frames");
-                            if let Err(e) = self.stop_sending_files() {
-                                return Ending::Protocol(e.into());
-                            }
-                        }
-                        Err(e) => return Ending::from_io(e),
+                    if let Err(ending) = self.on_written(written, &mut clock) {
+                        return ending;
                     }
                 }
                 read = reader.read(&mut buf), if can_read => {
@@ -364,6 +353,16 @@ impl Connection {
                         }
                         self.collect_output();
                     }
+                    // A socket with room takes it now: no second turn of the loop for it.
+                    self.collect_output();
+                    if !self.out.is_empty() {
+                        let mut cx = Context::from_waker(std::task::Waker::noop());
+                        if let Poll::Ready(written) = poll_write_queue(&mut cx, &mut writer, &self.out)
+                            && let Err(ending) = self.on_written(written, &mut clock)
+                        {
+                            return ending;
+                        }
+                    }
                 }
                 replaced = publisher_replaced(&self.publishing), if self.publishing.is_some() => {
                     let () = replaced;
@@ -385,6 +384,31 @@ impl Connection {
                     limit.as_mut().reset(armed);
                 }
             }
+        }
+    }
+
+    /// Takes in the outcome of a write; `Err` ends the connection.
+    fn on_written(
+        &mut self,
+        written: std::io::Result<usize>,
+        clock: &mut Clock,
+    ) -> Result<(), Ending> {
+        match written {
+            Ok(0) => Err(Ending::PeerClosed),
+            Ok(n) => {
+                self.advance(n);
+                clock.last_write_progress = Instant::now();
+                Ok(())
+            }
+            Err(e) if self.send_files && sendfile_unsupported(&e) => {
+                tracing::debug!(
+                    conn = self.id,
+                    "sendfile unsupported here ({e}); copying frames"
+                );
+                self.stop_sending_files()
+                    .map_err(|e| Ending::Protocol(e.into()))
+            }
+            Err(e) => Err(Ending::from_io(e)),
         }
     }
 
