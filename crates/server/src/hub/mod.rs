@@ -191,7 +191,8 @@ pub struct HubStats {
     pub streams: usize,
     /// Player skips, all streams, since start.
     pub skips: u64,
-    /// Shared RTMP serializations built (one per frame at most).
+    /// Shared RTMP serializations built in memory (one per frame at most; players served
+    /// from the stream's frame file need none).
     pub shared_serializations: u64,
     /// Per-player serializations (other chunk size or stream id).
     pub private_serializations: u64,
