@@ -46,9 +46,24 @@ fn stop(mut child: Child) {
 #[test]
 fn rtmpkit_publishes_to_rtmpkit_and_rtmpkit_and_ffmpeg_play() {
     require_tools!("ffmpeg");
-    let dir = TempDir::new("rk-rk");
+    // Players' frames go out with sendfile from the stream's frame file (the default).
+    publish_and_play(&TempDir::new("rk-rk"), &[]);
+}
+
+#[test]
+fn frames_copied_into_the_socket_play_the_same() {
+    require_tools!("ffmpeg");
+    let dir = TempDir::new("rk-copy");
+    let config = dir.join("copy.toml");
+    std::fs::write(&config, "[player_queue]\nsend_file = false\n").expect("write config");
+    publish_and_play(&dir, &["--config", config.to_str().expect("utf-8")]);
+}
+
+/// `rtmpkit publish` to a server started with `server_args`; `rtmpkit play` and ffmpeg get
+/// every frame of the source, in order, unchanged.
+fn publish_and_play(dir: &TempDir, server_args: &[&str]) {
     let src = make_source(dir.path(), Media::AudioVideo, 8);
-    let server = ServerProcess::start(&[]);
+    let server = ServerProcess::start(server_args);
     let url = server.url("ours");
     let publisher = rtmpkit_publish(&[src.to_str().expect("utf-8"), &url]);
     assert!(server.wait_for_log("publishing", Duration::from_secs(10)));

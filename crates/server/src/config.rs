@@ -125,6 +125,10 @@ pub struct PlayerQueueConfig {
     /// so each player gets fewer, larger writes: less CPU per byte for that much latency.
     #[serde(rename = "merged_write_ms", deserialize_with = "de_merged_write")]
     pub merged_write: Duration,
+    /// `send_file`: send frames to RTMP players over plain TCP with `sendfile(2)` from a
+    /// per-stream memory file, so the kernel does not copy each frame into each player's
+    /// socket (Linux; elsewhere ignored). Default true.
+    pub send_file: bool,
 }
 
 impl Default for ServerConfig {
@@ -171,6 +175,7 @@ impl Default for PlayerQueueConfig {
             max_lag: Duration::from_secs(5),
             max_bytes: 32 << 20,
             merged_write: Duration::ZERO,
+            send_file: true,
         }
     }
 }
@@ -378,6 +383,7 @@ mod tests {
             "[player_queue]",
             "max_lag_ms",
             "merged_write_ms",
+            "send_file",
             "max_bytes",
             "http_listen",
             "[hls]",

@@ -28,7 +28,7 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::config::ServerConfig;
 use crate::hub::{
-    Delivery, Frame, FrameKind, Hub, PublishError, PublishOptions, Publisher, StreamKey,
+    Delivery, FileSlot, Frame, FrameKind, Hub, PublishError, PublishOptions, Publisher, StreamKey,
     Subscription,
 };
 
@@ -139,14 +139,33 @@ struct Publishing {
     publisher: Publisher,
 }
 
+/// What waits to be written, in order.
+enum Out {
+    /// Bytes in memory: the session's output, or chunks serialized for this player alone.
+    Bytes(Bytes),
+    /// A frame's shared chunks, sent from the stream's frame file; `done` bytes are written.
+    File { frame: Arc<Frame>, done: usize },
+}
+
+impl Out {
+    fn len(&self) -> usize {
+        match self {
+            Out::Bytes(b) => b.len(),
+            Out::File { frame, done } => frame.file().map_or(0, |s| s.len - done),
+        }
+    }
+}
+
 /// One connection's state beside its session.
 struct Connection {
     id: u64,
     peer: SocketAddr,
     ctx: ConnectionContext,
     session: ServerSession,
-    out: VecDeque<Bytes>,
+    out: VecDeque<Out>,
     out_bytes: usize,
+    /// Whether the socket sends frames from their file (plain TCP on Linux, while it works).
+    send_files: bool,
     publishing: Option<Publishing>,
     playing: Option<Playing>,
     handshake_done: bool,
@@ -165,10 +184,11 @@ pub async fn serve_connection<R, W>(
 ) -> Ending
 where
     R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    W: ConnectionWriter,
 {
     let epoch_ms = ctx.epoch.elapsed().as_millis() as u32;
     let session = ServerSession::new(ctx.session_config(), epoch_ms, &mut rand::rng());
+    let send_files = ctx.config.player_queue.send_file && writer.sends_files();
     let mut conn = Connection {
         id,
         peer,
@@ -176,6 +196,7 @@ where
         session,
         out: VecDeque::new(),
         out_bytes: 0,
+        send_files,
         publishing: None,
         playing: None,
         handshake_done: false,
@@ -226,7 +247,7 @@ impl Connection {
     async fn run<R, W>(&mut self, mut reader: R, mut writer: W) -> Ending
     where
         R: AsyncRead + Unpin,
-        W: AsyncWrite + Unpin,
+        W: ConnectionWriter,
     {
         // Players and most peers send little: start small, grow for a publisher's stream.
         let mut buf = vec![0u8; INITIAL_READ_SIZE];
@@ -296,13 +317,8 @@ impl Connection {
                     return Ending::Shutdown;
                 }
                 written = poll_fn(|cx| poll_write_queue(cx, &mut writer, &self.out)), if has_output => {
-                    match written {
-                        Ok(0) => return Ending::PeerClosed,
-                        Ok(n) => {
-                            self.advance(n);
-                            clock.last_write_progress = Instant::now();
-                        }
-                        Err(e) => return Ending::from_io(e),
+                    if let Err(ending) = self.on_written(written, &mut clock) {
+                        return ending;
                     }
                 }
                 read = reader.read(&mut buf), if can_read => {
@@ -337,6 +353,16 @@ impl Connection {
                         }
                         self.collect_output();
                     }
+                    // A socket with room takes it now: no second turn of the loop for it.
+                    self.collect_output();
+                    if !self.out.is_empty() {
+                        let mut cx = Context::from_waker(std::task::Waker::noop());
+                        if let Poll::Ready(written) = poll_write_queue(&mut cx, &mut writer, &self.out)
+                            && let Err(ending) = self.on_written(written, &mut clock)
+                        {
+                            return ending;
+                        }
+                    }
                 }
                 replaced = publisher_replaced(&self.publishing), if self.publishing.is_some() => {
                     let () = replaced;
@@ -361,30 +387,78 @@ impl Connection {
         }
     }
 
+    /// Takes in the outcome of a write; `Err` ends the connection.
+    fn on_written(
+        &mut self,
+        written: std::io::Result<usize>,
+        clock: &mut Clock,
+    ) -> Result<(), Ending> {
+        match written {
+            Ok(0) => Err(Ending::PeerClosed),
+            Ok(n) => {
+                self.advance(n);
+                clock.last_write_progress = Instant::now();
+                Ok(())
+            }
+            Err(e) if self.send_files && sendfile_unsupported(&e) => {
+                tracing::debug!(
+                    conn = self.id,
+                    "sendfile unsupported here ({e}); copying frames"
+                );
+                self.stop_sending_files()
+                    .map_err(|e| Ending::Protocol(e.into()))
+            }
+            Err(e) => Err(Ending::from_io(e)),
+        }
+    }
+
     /// Moves what the session wants sent into the write queue.
     fn collect_output(&mut self) {
         while let Some(b) = self.session.poll_transmit() {
             self.out_bytes += b.len();
-            self.out.push_back(b);
+            self.out.push_back(Out::Bytes(b));
         }
         self.print_trace();
     }
 
-    /// Drops `n` written bytes from the front of the queue.
-    fn advance(&mut self, mut n: usize) {
-        self.out_bytes -= n;
-        while n > 0 {
-            let Some(front) = self.out.front_mut() else {
-                break;
-            };
-            if n >= front.len() {
-                n -= front.len();
-                self.out.pop_front();
-            } else {
-                let _ = front.split_to(n);
-                n = 0;
+    /// Queues a frame's chunks: from the stream's frame file when the socket can send from
+    /// it, otherwise from memory through the session.
+    fn send_frame(&mut self, frame: Arc<Frame>, stream_id: u32) -> Result<(), SessionError> {
+        let csid = frame.kind().csid();
+        let chunk_size = self.session.chunk_size();
+        if self.send_files && frame.file_slot(chunk_size, stream_id).is_some() {
+            // After what the session queued before it, and the session must know the chunk
+            // stream went on without it.
+            self.collect_output();
+            self.session.sent_prepared_elsewhere(csid);
+            let out = Out::File { frame, done: 0 };
+            self.out_bytes += out.len();
+            self.out.push_back(out);
+        } else {
+            let chunks = frame.rtmp_chunks(chunk_size, stream_id)?;
+            self.session.send_prepared(csid, chunks);
+        }
+        Ok(())
+    }
+
+    /// The socket cannot send from files after all: every frame queued for it is sent from
+    /// memory instead, from where its file copy was written up to.
+    fn stop_sending_files(&mut self) -> Result<(), rtmpkit_proto::rtmp::chunk::ChunkError> {
+        self.send_files = false;
+        for out in &mut self.out {
+            if let Out::File { frame, done } = out {
+                let mut chunks = frame.shared_chunks()?;
+                let _ = chunks.split_to((*done).min(chunks.len()));
+                *out = Out::Bytes(chunks);
             }
         }
+        Ok(())
+    }
+
+    /// Drops `n` written bytes from the front of the queue.
+    fn advance(&mut self, n: usize) {
+        self.out_bytes -= n;
+        advance(&mut self.out, n);
     }
 
     fn on_input(&mut self, data: &[u8]) -> Result<(), SessionError> {
@@ -604,8 +678,7 @@ impl Connection {
                         return Ok(());
                     }
                 }
-                let chunks = frame.rtmp_chunks(self.session.chunk_size(), stream_id)?;
-                self.session.send_prepared(kind.csid(), chunks);
+                self.send_frame(frame, stream_id)?;
             }
             Delivery::PublisherLeft => {
                 if p.started {
@@ -708,29 +781,288 @@ async fn publisher_replaced(publishing: &Option<Publishing>) {
     }
 }
 
-/// Writes from the front of `out`, as many buffers as one vectored write takes. The list of
-/// slices lives on the stack for the call only, not in the connection's future (which every
-/// connection keeps for its lifetime).
-fn poll_write_queue<W: AsyncWrite + Unpin>(
+/// Writes from the front of `out`: the frames that lie end to end in one frame file with one
+/// `sendfile`, or the buffers in memory up to the next such frame with one vectored write.
+/// The list of slices lives on the stack for the call only, not in the connection's future
+/// (which every connection keeps for its lifetime).
+fn poll_write_queue<W: ConnectionWriter>(
     cx: &mut Context<'_>,
     writer: &mut W,
-    out: &VecDeque<Bytes>,
+    out: &VecDeque<Out>,
 ) -> Poll<std::io::Result<usize>> {
+    let mut items = out.iter();
+    if let Some(Out::File { frame, done }) = out.front() {
+        let Some(first) = frame.file() else {
+            // Never: only frames with a slot are queued as files.
+            return Poll::Ready(Err(std::io::Error::other("frame has no file slot")));
+        };
+        let mut last = first;
+        let mut len = first.len - done;
+        for item in items.skip(1) {
+            let Out::File { frame, .. } = item else { break };
+            match frame.file() {
+                Some(next) if last.is_followed_by(next) => {
+                    len += next.len;
+                    last = next;
+                }
+                _ => break,
+            }
+        }
+        return writer.poll_send_file(cx, first, *done, len);
+    }
     let mut iov = [IoSlice::new(&[]); MAX_IOVECS];
     let mut count = 0;
-    for (slot, buf) in iov.iter_mut().zip(out) {
+    for slot in iov.iter_mut() {
+        let Some(Out::Bytes(buf)) = items.next() else {
+            break;
+        };
         *slot = IoSlice::new(buf);
         count += 1;
     }
     Pin::new(writer).poll_write_vectored(cx, &iov[..count])
 }
 
+/// Drops `n` written bytes from the front of `out`.
+fn advance(out: &mut VecDeque<Out>, mut n: usize) {
+    while n > 0 {
+        let Some(front) = out.front_mut() else {
+            break;
+        };
+        let len = front.len();
+        if n >= len {
+            n -= len;
+            out.pop_front();
+        } else {
+            match front {
+                Out::Bytes(b) => {
+                    let _ = b.split_to(n);
+                }
+                Out::File { done, .. } => *done += n,
+            }
+            n = 0;
+        }
+    }
+}
+
+/// Whether a `sendfile` error means "not on this socket" rather than a broken connection.
+fn sendfile_unsupported(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), Unsupported | InvalidInput)
+}
+
 async fn flush_all<W: AsyncWrite + Unpin>(
     writer: &mut W,
-    out: &mut VecDeque<Bytes>,
+    out: &mut VecDeque<Out>,
 ) -> std::io::Result<()> {
-    while let Some(b) = out.pop_front() {
-        writer.write_all(&b).await?;
+    while let Some(item) = out.pop_front() {
+        match item {
+            Out::Bytes(b) => writer.write_all(&b).await?,
+            Out::File { frame, done } => {
+                let chunks = frame.shared_chunks().map_err(std::io::Error::other)?;
+                writer
+                    .write_all(chunks.get(done..).unwrap_or_default())
+                    .await?;
+            }
+        }
     }
     writer.flush().await
+}
+
+/// The writing half of a connection's transport. Plain TCP sockets also send frames straight
+/// from the stream's frame file (`sendfile(2)`: the kernel takes the file's pages by
+/// reference, no copy per player); other transports (TLS) write them from memory.
+pub trait ConnectionWriter: AsyncWrite + Unpin {
+    /// Whether [`poll_send_file`](Self::poll_send_file) can work here.
+    fn sends_files(&self) -> bool {
+        false
+    }
+
+    /// Sends up to `len` bytes of the file that holds `slot`, from `skip` bytes into the slot
+    /// (they may run past the slot, into the frames that follow it in the file).
+    fn poll_send_file(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _slot: &FileSlot,
+        _skip: usize,
+        _len: usize,
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Err(std::io::ErrorKind::Unsupported.into()))
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite> ConnectionWriter for tokio::io::WriteHalf<T> {}
+
+impl ConnectionWriter for tokio::net::tcp::OwnedWriteHalf {
+    fn sends_files(&self) -> bool {
+        cfg!(target_os = "linux")
+    }
+
+    #[cfg(target_os = "linux")]
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        slot: &FileSlot,
+        skip: usize,
+        len: usize,
+    ) -> Poll<std::io::Result<usize>> {
+        let socket: &tokio::net::TcpStream = self.as_ref();
+        loop {
+            std::task::ready!(socket.poll_write_ready(cx))?;
+            let sent = socket.try_io(tokio::io::Interest::WRITABLE, || {
+                let mut offset = slot.offset + skip as u64;
+                Ok(rustix::fs::sendfile(
+                    socket,
+                    slot.segment.fd(),
+                    Some(&mut offset),
+                    len,
+                )?)
+            });
+            match sent {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::tests::{audio, hub_with, inter_frame, key, key_frame, publish};
+
+    /// A transport that records what it was asked to send and takes all of it.
+    #[derive(Default)]
+    struct Recorder {
+        files: Vec<(u64, usize)>,
+        writes: Vec<usize>,
+    }
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.get_mut().writes.push(buf.len());
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let n = bufs.iter().map(|b| b.len()).sum();
+            self.get_mut().writes.push(n);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl ConnectionWriter for Recorder {
+        fn sends_files(&self) -> bool {
+            true
+        }
+
+        fn poll_send_file(
+            &mut self,
+            _cx: &mut Context<'_>,
+            slot: &FileSlot,
+            skip: usize,
+            len: usize,
+        ) -> Poll<std::io::Result<usize>> {
+            self.files.push((slot.offset + skip as u64, len));
+            Poll::Ready(Ok(len))
+        }
+    }
+
+    fn frames_with_files(n: usize) -> Vec<Arc<Frame>> {
+        let hub = hub_with(|_| {});
+        let mut sub = hub.subscribe(key());
+        let mut p = publish(&hub);
+        p.push(key_frame(0)).unwrap();
+        for i in 1..n as u32 {
+            p.push(if i % 2 == 0 {
+                inter_frame(i * 33)
+            } else {
+                audio(i * 20)
+            })
+            .unwrap();
+        }
+        std::iter::from_fn(|| sub.try_next())
+            .filter_map(|d| match d {
+                Delivery::Frame(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Writes the queue the way the connection does, one call at a time.
+    fn write_all(w: &mut Recorder, out: &mut VecDeque<Out>) {
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        while !out.is_empty() {
+            let Poll::Ready(Ok(n)) = poll_write_queue(&mut cx, w, out) else {
+                panic!("the recorder takes everything");
+            };
+            advance(out, n);
+        }
+    }
+
+    #[test]
+    fn frames_end_to_end_go_in_one_sendfile_and_bytes_in_one_writev() {
+        let frames = frames_with_files(4);
+        let slots: Vec<_> = frames.iter().map(|f| f.file().unwrap().clone()).collect();
+        let file = |i: usize| Out::File {
+            frame: frames[i].clone(),
+            done: 0,
+        };
+        let mut out = VecDeque::from([
+            Out::Bytes(Bytes::from_static(b"status")),
+            Out::Bytes(Bytes::from_static(b"ack")),
+            file(0),
+            file(1),
+            file(2),
+            Out::Bytes(Bytes::from_static(b"ping")),
+            file(3),
+        ]);
+        let mut w = Recorder::default();
+        write_all(&mut w, &mut out);
+        assert_eq!(w.writes, [9, 4]);
+        let three: usize = slots[..3].iter().map(|s| s.len).sum();
+        assert_eq!(
+            w.files,
+            [(slots[0].offset, three), (slots[3].offset, slots[3].len)]
+        );
+    }
+
+    #[test]
+    fn a_partly_sent_frame_goes_on_from_where_it_stopped() {
+        let frames = frames_with_files(2);
+        let slots: Vec<_> = frames.iter().map(|f| f.file().unwrap().clone()).collect();
+        let mut out = VecDeque::from([
+            Out::File {
+                frame: frames[0].clone(),
+                done: 5,
+            },
+            Out::File {
+                frame: frames[1].clone(),
+                done: 0,
+            },
+        ]);
+        assert_eq!(out[0].len(), slots[0].len - 5);
+        let mut w = Recorder::default();
+        write_all(&mut w, &mut out);
+        assert_eq!(
+            w.files,
+            [(slots[0].offset + 5, slots[0].len - 5 + slots[1].len)]
+        );
+    }
 }

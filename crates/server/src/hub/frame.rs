@@ -13,6 +13,7 @@ use rtmpkit_proto::flv::{
 use rtmpkit_proto::rtmp::chunk::{ChunkError, MessageHeader, serialize_fmt0};
 
 use super::SerializationCounters;
+use super::frame_file::{FileSlot, FrameFile};
 
 /// The message stream id whose chunks are shared between players: the id a server gives the
 /// first (normally only) stream a client creates.
@@ -96,6 +97,8 @@ pub struct Frame {
     shared: OnceLock<Result<Bytes, ChunkError>>,
     counters: Option<Arc<SerializationCounters>>,
     flv_tag: OnceLock<Option<Bytes>>,
+    /// The shared serialization's place in the stream's frame file, when it has one.
+    file: Option<FileSlot>,
 }
 
 impl Frame {
@@ -112,6 +115,7 @@ impl Frame {
             shared: OnceLock::new(),
             counters: None,
             flv_tag: OnceLock::new(),
+            file: None,
         }
     }
 
@@ -217,6 +221,36 @@ impl Frame {
             c.private.fetch_add(1, Ordering::Relaxed);
         }
         self.serialize(chunk_size, csid, stream_id)
+    }
+
+    /// Where the chunks [`rtmp_chunks`](Frame::rtmp_chunks) gives for `chunk_size` and
+    /// `stream_id` also lie in the stream's frame file, if they do: a socket may send them
+    /// from there (`sendfile`) instead of from memory.
+    pub(crate) fn file_slot(&self, chunk_size: u32, stream_id: u32) -> Option<&FileSlot> {
+        self.file
+            .as_ref()
+            .filter(|_| chunk_size == self.shared_chunk_size && stream_id == SHARED_STREAM_ID)
+    }
+
+    /// Where the shared serialization lies in the stream's frame file, if it does.
+    pub(crate) fn file(&self) -> Option<&FileSlot> {
+        self.file.as_ref()
+    }
+
+    /// The shared serialization (what [`file_slot`](Frame::file_slot) points at), from memory.
+    pub(crate) fn shared_chunks(&self) -> Result<Bytes, ChunkError> {
+        self.rtmp_chunks(self.shared_chunk_size, SHARED_STREAM_ID)
+    }
+
+    /// Writes the shared serialization to `file` (once, at the push; only the publisher holds
+    /// the frame yet). Without a file players are served from memory, as they are anyway when
+    /// the serialization fails (they then get the error from [`rtmp_chunks`](Frame::rtmp_chunks)).
+    pub(crate) fn write_to(&mut self, file: &mut FrameFile) {
+        if let Ok(chunks) =
+            self.serialize(self.shared_chunk_size, self.kind.csid(), SHARED_STREAM_ID)
+        {
+            self.file = file.append(&chunks);
+        }
     }
 
     fn serialize(&self, chunk_size: u32, csid: u32, stream_id: u32) -> Result<Bytes, ChunkError> {

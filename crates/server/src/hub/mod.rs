@@ -17,16 +17,19 @@
 //! nothing but the frames it is writing.
 //!
 //! Frames carry a shared RTMP serialization ([`Frame::rtmp_chunks`]) built by the first player
-//! that needs it. Timestamps follow the [timeline rule](timeline).
+//! that needs it; with `player_queue.send_file` the publisher also writes it once to the
+//! stream's memory file, from which plain-TCP players' sockets send it by reference
+//! (`sendfile`), never copying it per player. Timestamps follow the [timeline rule](timeline).
 
 mod frame;
+pub(crate) mod frame_file;
 mod publisher;
 mod ring;
 mod subscription;
 pub mod timeline;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_fanout;
 #[cfg(test)]
@@ -44,6 +47,7 @@ use tokio::sync::{broadcast, watch};
 use crate::config::{GopCacheConfig, PlayerQueueConfig, ServerConfig};
 
 pub use frame::{Frame, FrameKind, SHARED_STREAM_ID};
+pub use frame_file::FileSlot;
 pub use publisher::{Publisher, PushError};
 pub use subscription::{Delivery, SkipReport, Subscription};
 
@@ -187,7 +191,8 @@ pub struct HubStats {
     pub streams: usize,
     /// Player skips, all streams, since start.
     pub skips: u64,
-    /// Shared RTMP serializations built (one per frame at most).
+    /// Shared RTMP serializations built in memory (one per frame at most; players served
+    /// from the stream's frame file need none).
     pub shared_serializations: u64,
     /// Per-player serializations (other chunk size or stream id).
     pub private_serializations: u64,
@@ -321,6 +326,7 @@ impl Hub {
             stream,
             session: id,
             flag,
+            file: Default::default(),
         })
     }
 

@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::frame::Frame;
+use super::frame_file::FrameFile;
 use super::{HubShared, Stream, StreamKey};
 
 /// Set when a session is replaced by a takeover.
@@ -44,6 +45,8 @@ pub struct Publisher {
     pub(crate) stream: Arc<Stream>,
     pub(crate) session: u64,
     pub(crate) flag: Arc<SessionFlag>,
+    /// Where frames go for players' `sendfile` (`player_queue.send_file`).
+    pub(crate) file: FrameFile,
 }
 
 impl Publisher {
@@ -80,6 +83,9 @@ impl Publisher {
                 self.hub.config.chunk_size,
                 self.stream.serializations.clone(),
             );
+            if self.hub.config.player_queue.send_file {
+                frame.write_to(&mut self.file);
+            }
             st.push_frame(Arc::new(frame), &self.hub.config, Instant::now())
         };
         if released {

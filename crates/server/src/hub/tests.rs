@@ -9,13 +9,13 @@ use super::*;
 
 // ---- helpers shared with tests_fanout ----
 
-pub(super) fn key() -> StreamKey {
+pub(crate) fn key() -> StreamKey {
     StreamKey::new("live", "test")
 }
 
 /// A hub that releases every frame at once: these tests are about what players receive and
 /// in which order; the release policies have their own tests (`tests_release`).
-pub(super) fn hub_with(f: impl FnOnce(&mut HubConfig)) -> Hub {
+pub(crate) fn hub_with(f: impl FnOnce(&mut HubConfig)) -> Hub {
     let mut c = HubConfig {
         release: ReleasePolicy::Immediate,
         ..HubConfig::default()
@@ -24,11 +24,11 @@ pub(super) fn hub_with(f: impl FnOnce(&mut HubConfig)) -> Hub {
     Hub::new(c)
 }
 
-pub(super) fn publish(hub: &Hub) -> Publisher {
+pub(crate) fn publish(hub: &Hub) -> Publisher {
     hub.publish(key(), PublishOptions::default()).unwrap()
 }
 
-pub(super) fn metadata(ts: u32) -> Frame {
+pub(crate) fn metadata(ts: u32) -> Frame {
     let mut out = Vec::new();
     amf0::encode_all(
         &[
@@ -44,32 +44,32 @@ pub(super) fn metadata(ts: u32) -> Frame {
     Frame::data(ts, Bytes::from(out))
 }
 
-pub(super) fn video_seq(ts: u32) -> Frame {
+pub(crate) fn video_seq(ts: u32) -> Frame {
     Frame::video(
         ts,
         Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f]),
     )
 }
 
-pub(super) fn audio_seq(ts: u32) -> Frame {
+pub(crate) fn audio_seq(ts: u32) -> Frame {
     Frame::audio(ts, Bytes::from_static(&[0xaf, 0, 0x12, 0x10]))
 }
 
-pub(super) fn key_frame(ts: u32) -> Frame {
+pub(crate) fn key_frame(ts: u32) -> Frame {
     Frame::video(ts, Bytes::from(vec![0x17, 1, 0, 0, 0, 0x65, 0x88, 0x84]))
 }
 
-pub(super) fn inter_frame(ts: u32) -> Frame {
+pub(crate) fn inter_frame(ts: u32) -> Frame {
     Frame::video(ts, Bytes::from(vec![0x27, 1, 0, 0, 0, 0x41, 0x9a]))
 }
 
-pub(super) fn audio(ts: u32) -> Frame {
+pub(crate) fn audio(ts: u32) -> Frame {
     Frame::audio(ts, Bytes::from(vec![0xaf, 1, 0x21, 0x10]))
 }
 
 /// A short name for a delivery: `J`, `L`, `NF`, `S`, `meta`, `vseq`, `aseq`, `K@ts`, `P@ts`,
 /// `A@ts`.
-pub(super) fn name(d: &Delivery) -> String {
+pub(crate) fn name(d: &Delivery) -> String {
     match d {
         Delivery::PublisherJoined => "J".into(),
         Delivery::PublisherLeft => "L".into(),
@@ -88,7 +88,7 @@ pub(super) fn name(d: &Delivery) -> String {
 }
 
 /// Everything ready now.
-pub(super) fn drain(sub: &mut Subscription) -> Vec<String> {
+pub(crate) fn drain(sub: &mut Subscription) -> Vec<String> {
     std::iter::from_fn(|| sub.try_next())
         .map(|d| name(&d))
         .collect()
@@ -96,7 +96,7 @@ pub(super) fn drain(sub: &mut Subscription) -> Vec<String> {
 
 /// Publishes metadata, headers and `gops` GOPs of one keyframe, 3 inter frames and 4 audio
 /// frames each, 40 ms apart per video frame, starting at `t0`. Returns the next timestamp.
-pub(super) fn publish_gops(p: &mut Publisher, t0: u32, gops: u32) -> u32 {
+pub(crate) fn publish_gops(p: &mut Publisher, t0: u32, gops: u32) -> u32 {
     let mut t = t0;
     for g in 0..gops {
         p.push(key_frame(t)).unwrap();

@@ -279,6 +279,11 @@ impl Link {
         self.writer.reset_chunk_stream(csid);
     }
 
+    /// Prepared chunks went to the transport by another way, after all queued output.
+    pub fn sent_prepared_elsewhere(&mut self, csid: u32) {
+        self.writer.reset_chunk_stream(csid);
+    }
+
     fn flush_pending(&mut self) {
         if !self.pending.is_empty() {
             self.out.push_back(self.pending.split().freeze());

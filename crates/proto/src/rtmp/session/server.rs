@@ -926,6 +926,14 @@ impl ServerSession {
         self.link.send_prepared(csid, chunks);
     }
 
+    /// Like [`send_prepared`](Self::send_prepared) for chunks the application writes to the
+    /// transport itself (from a file, say), right after everything [`poll_transmit`]
+    /// (Self::poll_transmit) has given so far: only forgets what the writer remembers of `csid`,
+    /// so that the next message on it starts with a format 0 chunk.
+    pub fn sent_prepared_elsewhere(&mut self, csid: u32) {
+        self.link.sent_prepared_elsewhere(csid);
+    }
+
     fn stream_name(&self, stream_id: u32) -> String {
         self.streams
             .get(&stream_id)

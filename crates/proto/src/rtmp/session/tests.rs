@@ -213,20 +213,47 @@ fn play_flow_sends_the_start_sequence_and_media() {
     s.send_media(id, MediaKind::Video, 1080, &frame)
         .expect("send media after prepared chunks");
     let (_, ce) = pump(&mut c, &mut s);
-    let stamps: Vec<u32> = ce
-        .iter()
-        .filter_map(|e| match e {
-            ClientEvent::Media {
-                timestamp, payload, ..
-            } if payload[..] == frame[..] => Some(*timestamp),
-            _ => None,
-        })
-        .collect();
+    let stamps = media_stamps(&ce, &frame);
     assert_eq!(stamps, [1000, 1040, 1080]);
+
+    // Shared chunks the application writes to the transport itself (as from a file), after
+    // what the session queued: the session only forgets the chunk stream.
+    s.send_media(id, MediaKind::Video, 1120, &frame)
+        .expect("send media");
+    while let Some(b) = s.poll_transmit() {
+        c.feed(&b).expect("client accepts the server's bytes");
+    }
+    let header = MessageHeader {
+        timestamp: 1160,
+        ..header
+    };
+    let shared = serialize_fmt0(s.chunk_size(), csid::VIDEO, &header, &frame).expect("serialize");
+    c.feed(&shared).expect("client accepts the shared chunks");
+    s.sent_prepared_elsewhere(csid::VIDEO);
+    s.send_media(id, MediaKind::Video, 1200, &frame)
+        .expect("send media after chunks sent elsewhere");
+    let (_, ce) = pump(&mut c, &mut s);
+    let stamps = media_stamps(&ce, &frame);
+    assert_eq!(stamps, [1120, 1160, 1200]);
 
     s.send_unpublish_notify(id).expect("unpublish notify");
     let (_, ce) = pump(&mut c, &mut s);
     assert!(ce.contains(&ClientEvent::StreamEof { stream_id: id }));
+}
+
+/// The timestamps of the media messages among `events` that carry `payload`.
+fn media_stamps(events: &[ClientEvent], payload: &[u8]) -> Vec<u32> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Media {
+                timestamp,
+                payload: p,
+                ..
+            } if p[..] == payload[..] => Some(*timestamp),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Client bytes: handshake C0C1 and C2, then `messages` chunked at 128, in one buffer.

@@ -1,0 +1,195 @@
+//! A stream's frames as RTMP chunks in memory files, so that player sockets send them with
+//! `sendfile(2)`: the kernel takes the pages by reference instead of copying every frame into
+//! every player's socket buffer.
+//!
+//! The publisher appends each frame's shared serialization once; frames that follow one
+//! another lie end to end, so a player that is several frames behind sends them all with one
+//! call. The files are anonymous (`memfd_create`), cut into segments of [`SEGMENT_SIZE`]: a
+//! segment is closed when the last frame in it is dropped, and its pages live on while a
+//! socket still holds them. Nothing is ever overwritten or punched out of a file a socket may
+//! be reading, which is what makes sending by reference safe.
+//!
+//! Only on Linux; elsewhere [`FrameFile::append`] gives nothing and frames are written from
+//! memory as before.
+
+use std::sync::Arc;
+
+/// Bytes of frames per memory file (a larger frame gets a file of its own size).
+pub(crate) const SEGMENT_SIZE: u64 = 1 << 20;
+
+/// One memory file: frames at increasing offsets.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    #[cfg(target_os = "linux")]
+    fd: std::os::fd::OwnedFd,
+}
+
+#[cfg(target_os = "linux")]
+impl Segment {
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+}
+
+/// Where one frame's chunks are in the stream's frame file: `len` bytes at `offset` of
+/// `segment`. Only the hub makes them; a [`ConnectionWriter`](crate::connection::ConnectionWriter)
+/// sends from them.
+#[derive(Debug, Clone)]
+pub struct FileSlot {
+    pub(crate) segment: Arc<Segment>,
+    pub(crate) offset: u64,
+    pub(crate) len: usize,
+}
+
+impl FileSlot {
+    /// Whether `next` starts where this slot ends, in the same file.
+    pub(crate) fn is_followed_by(&self, next: &FileSlot) -> bool {
+        Arc::ptr_eq(&self.segment, &next.segment) && self.offset + self.len as u64 == next.offset
+    }
+}
+
+/// The publisher's end: appends frames. One per publisher session, owned by it (no lock).
+#[derive(Debug, Default)]
+pub(crate) struct FrameFile {
+    current: Option<(Arc<Segment>, u64)>,
+    /// Set after a failure (no memfd, no memory): frames are then sent from memory.
+    disabled: bool,
+}
+
+impl FrameFile {
+    /// Appends `bytes`; `None` when files are unavailable (the caller sends from memory).
+    pub(crate) fn append(&mut self, bytes: &[u8]) -> Option<FileSlot> {
+        if self.disabled || bytes.is_empty() {
+            return None;
+        }
+        match self.try_append(bytes) {
+            Ok(slot) => Some(slot),
+            Err(e) => {
+                tracing::warn!("frame file unavailable, players' frames are copied instead: {e}");
+                self.disabled = true;
+                self.current = None;
+                None
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn try_append(&mut self, bytes: &[u8]) -> std::io::Result<FileSlot> {
+        let len = bytes.len() as u64;
+        let fits = |(_, used): &(Arc<Segment>, u64)| used + len <= SEGMENT_SIZE.max(len);
+        if !self.current.as_ref().is_some_and(fits) {
+            let fd = rustix::fs::memfd_create("rtmpkit-frames", rustix::fs::MemfdFlags::CLOEXEC)?;
+            self.current = Some((Arc::new(Segment { fd }), 0));
+        }
+        let (segment, used) = self.current.as_mut().ok_or(std::io::ErrorKind::NotFound)?;
+        let offset = *used;
+        let mut written = 0;
+        while written < bytes.len() {
+            let n = rustix::io::pwrite(&segment.fd, &bytes[written..], offset + written as u64)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            written += n;
+        }
+        *used += len;
+        Ok(FileSlot {
+            segment: segment.clone(),
+            offset,
+            len: bytes.len(),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn try_append(&mut self, _bytes: &[u8]) -> std::io::Result<FileSlot> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn read_back(slot: &FileSlot) -> Vec<u8> {
+        let mut buf = vec![0; slot.len];
+        let n = rustix::io::pread(slot.segment.fd(), &mut buf, slot.offset).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn frames_lie_end_to_end_and_read_back() {
+        let mut file = FrameFile::default();
+        let a = file.append(b"first frame").unwrap();
+        let b = file.append(b"second").unwrap();
+        assert!(a.is_followed_by(&b));
+        assert!(!b.is_followed_by(&a));
+        assert_eq!(read_back(&a), b"first frame");
+        assert_eq!(read_back(&b), b"second");
+    }
+
+    #[test]
+    fn a_full_segment_starts_a_new_file() {
+        let mut file = FrameFile::default();
+        let big = vec![7u8; SEGMENT_SIZE as usize - 10];
+        let a = file.append(&big).unwrap();
+        let b = file.append(&[1u8; 20]).unwrap();
+        assert!(!a.is_followed_by(&b), "20 bytes do not fit in the 10 left");
+        assert_eq!(b.offset, 0);
+        // A frame larger than a segment gets a file of its own.
+        let huge = vec![9u8; SEGMENT_SIZE as usize + 5];
+        let c = file.append(&huge).unwrap();
+        assert_eq!((c.offset, c.len), (0, huge.len()));
+        assert_eq!(read_back(&c), huge);
+        assert_eq!(read_back(&a), big);
+    }
+
+    /// What players of a stream are sent from its frame file: every frame, end to end, the
+    /// same bytes as its shared serialization in memory.
+    #[test]
+    fn the_publisher_writes_each_frame_once_in_order() {
+        use crate::hub::tests::{audio, hub_with, inter_frame, key, key_frame, publish, video_seq};
+        use crate::hub::{Delivery, SHARED_STREAM_ID};
+
+        for send_file in [true, false] {
+            let hub = hub_with(|c| c.player_queue.send_file = send_file);
+            let mut sub = hub.subscribe(key());
+            let mut p = publish(&hub);
+            for f in [video_seq(0), key_frame(0), audio(10), inter_frame(33)] {
+                p.push(f).unwrap();
+            }
+            let frames: Vec<_> = std::iter::from_fn(|| sub.try_next())
+                .filter_map(|d| match d {
+                    Delivery::Frame(f) => Some(f),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(frames.len(), 4);
+            let slots: Vec<_> = frames.iter().filter_map(|f| f.file()).collect();
+            if !send_file {
+                assert!(slots.is_empty());
+                continue;
+            }
+            assert_eq!(slots.len(), 4);
+            for (f, slot) in frames.iter().zip(&slots) {
+                let chunks = f
+                    .rtmp_chunks(hub.config().chunk_size, SHARED_STREAM_ID)
+                    .unwrap();
+                assert_eq!(read_back(slot), chunks);
+                assert!(
+                    f.file_slot(hub.config().chunk_size, SHARED_STREAM_ID)
+                        .is_some()
+                );
+                // Another chunk size or stream id is serialized for that player alone.
+                assert!(f.file_slot(128, SHARED_STREAM_ID).is_none());
+                assert!(f.file_slot(hub.config().chunk_size, 2).is_none());
+            }
+            assert!(slots.windows(2).all(|w| w[0].is_followed_by(w[1])));
+        }
+    }
+
+    #[test]
+    fn nothing_to_append_gives_no_slot() {
+        assert!(FrameFile::default().append(&[]).is_none());
+    }
+}
