@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(values) = amf0::decode_all(data) {
         let mut first = Vec::new();
         amf0::encode_all(&values, &mut first);
-        let again = amf0::decode_all_with_limits(&first, unbounded())
-            .expect("AMF0 re-encoding decodes");
+        let again =
+            amf0::decode_all_with_limits(&first, unbounded()).expect("AMF0 re-encoding decodes");
         assert_eq!(again.len(), values.len());
         let mut second = Vec::new();
         amf0::encode_all(&again, &mut second);
@@ -29,8 +29,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(values) = amf3::decode_all(data) {
         let mut first = Vec::new();
         amf3::encode_all(&values, &mut first);
-        let again = amf3::decode_all_with_limits(&first, unbounded())
-            .expect("AMF3 re-encoding decodes");
+        let again =
+            amf3::decode_all_with_limits(&first, unbounded()).expect("AMF3 re-encoding decodes");
         assert_eq!(again.len(), values.len());
         let mut second = Vec::new();
         amf3::encode_all(&again, &mut second);

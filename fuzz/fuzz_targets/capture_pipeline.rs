@@ -8,7 +8,9 @@ use rtmpkit_dissect::write::{PcapNgWriter, PcapWriter};
 use rtmpkit_dissect::{DiscardStreams, LinkType, RtpTsAnalyzer, TcpReassembler, run_capture};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
     let links = [
         LinkType::ETHERNET,
         LinkType::RAW,

@@ -5,8 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use rtmpkit_proto::codec::{
-    AdtsHeader, AnnexBNalUnits, AudioSpecificConfig, AvcDecoderConfigurationRecord,
-    AvccNalUnits, H264Sps, HevcDecoderConfigurationRecord, HevcSps, remove_emulation_prevention,
+    AdtsHeader, AnnexBNalUnits, AudioSpecificConfig, AvcDecoderConfigurationRecord, AvccNalUnits,
+    H264Sps, HevcDecoderConfigurationRecord, HevcSps, remove_emulation_prevention,
 };
 use rtmpkit_proto::flv::{
     AudioTagHeader, FlvEvent, FlvReader, ScriptData, VideoTagHeader, set_data_frame_to_on_metadata,
@@ -61,7 +61,12 @@ fn tag_headers(data: &[u8]) {
         h.encode(&mut out).expect("decoded video header re-encodes");
         let (back, _) = VideoTagHeader::decode(&out).expect("re-encoded video header decodes");
         assert_eq!(back, h);
-        let _ = (h.is_keyframe(), h.is_sequence_header(), h.codec(), h.is_command());
+        let _ = (
+            h.is_keyframe(),
+            h.is_sequence_header(),
+            h.codec(),
+            h.is_command(),
+        );
         if let VideoTagHeader::Enhanced(ex) = &h {
             for track in ex.tracks(&data[off..]) {
                 let _ = track;
@@ -86,15 +91,22 @@ fn configs(data: &[u8]) {
     if let Ok(rec) = AvcDecoderConfigurationRecord::decode(data) {
         let mut out = Vec::new();
         rec.encode(&mut out).expect("decoded AVC record re-encodes");
-        assert_eq!(AvcDecoderConfigurationRecord::decode(&out).as_ref(), Ok(&rec));
+        assert_eq!(
+            AvcDecoderConfigurationRecord::decode(&out).as_ref(),
+            Ok(&rec)
+        );
         if let Some(Ok(sps)) = rec.parse_sps() {
             let _ = (sps.width(), sps.height());
         }
     }
     if let Ok(rec) = HevcDecoderConfigurationRecord::decode(data) {
         let mut out = Vec::new();
-        rec.encode(&mut out).expect("decoded HEVC record re-encodes");
-        assert_eq!(HevcDecoderConfigurationRecord::decode(&out).as_ref(), Ok(&rec));
+        rec.encode(&mut out)
+            .expect("decoded HEVC record re-encodes");
+        assert_eq!(
+            HevcDecoderConfigurationRecord::decode(&out).as_ref(),
+            Ok(&rec)
+        );
         if let Some(Ok(sps)) = rec.parse_sps() {
             let _ = (sps.width(), sps.height());
         }

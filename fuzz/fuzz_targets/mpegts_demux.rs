@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rtmpkit_proto::mpegts::{
-    ContinuityChecker, Descriptor, PesAssembler, PesHeader, Pat, Pmt, SectionAssembler, TsPacket,
+    ContinuityChecker, Descriptor, Pat, PesAssembler, PesHeader, Pmt, SectionAssembler, TsPacket,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -16,7 +16,9 @@ fuzz_target!(|data: &[u8]| {
         let mut pkt = [0x47u8; 188];
         pkt[..chunk.len()].copy_from_slice(chunk);
         pkt[0] = 0x47;
-        let Ok(p) = TsPacket::decode(&pkt) else { continue };
+        let Ok(p) = TsPacket::decode(&pkt) else {
+            continue;
+        };
         cc.check(&p.header, p.adaptation.is_some_and(|a| a.discontinuity));
         let pusi = p.header.payload_unit_start;
         if p.header.pid & 1 == 0 {
