@@ -66,7 +66,11 @@ impl FrameFile {
         match self.try_append(bytes) {
             Ok(slot) => Some(slot),
             Err(e) => {
-                tracing::warn!("frame file unavailable, players' frames are copied instead: {e}");
+                if e.kind() != std::io::ErrorKind::Unsupported {
+                    tracing::warn!(
+                        "frame file unavailable, players' frames are copied instead: {e}"
+                    );
+                }
                 self.disabled = true;
                 self.current = None;
                 None
