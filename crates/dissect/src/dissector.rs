@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use crate::capture::{CaptureError, CaptureReader, Timestamp};
 use crate::net::{NetError, TcpSegment, Transport, UdpDatagram, decode_packet};
-use crate::pipeline::{CaptureSummary, MAX_KEPT_PROBLEMS};
+use crate::pipeline::CaptureSummary;
 use crate::rtmp::{
     ConnectionReport, Problem, ProblemKind, RtmpAnalyzer, RtmpConfig, RtmpEvent, Severity,
 };
@@ -147,12 +147,8 @@ pub fn dissect_capture(
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
-                let fatal = e.fatal;
                 pending_capture.push(capture_problem(&e));
-                if sum.capture_errors.len() < MAX_KEPT_PROBLEMS || fatal {
-                    sum.capture_errors.push(e);
-                }
-                if fatal {
+                if sum.note_capture_error(e) {
                     break;
                 }
                 continue;
@@ -166,7 +162,6 @@ pub fn dissect_capture(
         let rel_time = (packet.timestamp.secs - start.secs) as f64
             + (f64::from(packet.timestamp.nanos) - f64::from(start.nanos)) / 1e9;
         let decoded = decode_packet(&packet);
-        let err_holder;
         let content = match &decoded {
             Ok(d) => match &d.transport {
                 Transport::Tcp(seg) => {
@@ -196,12 +191,8 @@ pub fn dissect_capture(
                 }
             },
             Err(e) => {
-                sum.decode_error_count += 1;
-                if sum.decode_errors.len() < MAX_KEPT_PROBLEMS {
-                    sum.decode_errors.push((packet.frame, e.clone()));
-                }
-                err_holder = e.clone();
-                FrameContent::Undecodable(&err_holder)
+                sum.note_decode_error(packet.frame, e.clone());
+                FrameContent::Undecodable(e)
             }
         };
         rtmp.take_events(&mut events);

@@ -34,6 +34,26 @@ pub struct CaptureSummary {
     pub last_time: Option<Timestamp>,
 }
 
+impl CaptureSummary {
+    /// Notes a packet whose headers could not be decoded (kept up to [`MAX_KEPT_PROBLEMS`]).
+    pub fn note_decode_error(&mut self, frame: u64, e: NetError) {
+        self.decode_error_count += 1;
+        if self.decode_errors.len() < MAX_KEPT_PROBLEMS {
+            self.decode_errors.push((frame, e));
+        }
+    }
+
+    /// Notes a capture file problem (kept up to [`MAX_KEPT_PROBLEMS`], a fatal one always);
+    /// returns whether it is fatal: reading stops there.
+    pub fn note_capture_error(&mut self, e: CaptureError) -> bool {
+        let fatal = e.fatal;
+        if self.capture_errors.len() < MAX_KEPT_PROBLEMS || fatal {
+            self.capture_errors.push(e);
+        }
+        fatal
+    }
+}
+
 /// Reads a whole capture: TCP segments go through `tcp` to `sink`, UDP datagrams to `on_udp`
 /// (frame, time, datagram). Ends by flushing the reassembler. Fails only when the input is
 /// not a capture at all; later file problems are listed in the summary.
@@ -50,11 +70,7 @@ pub fn run_capture<'r, R: Read + Send + 'r>(
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
-                let fatal = e.fatal;
-                if sum.capture_errors.len() < MAX_KEPT_PROBLEMS || fatal {
-                    sum.capture_errors.push(e);
-                }
-                if fatal {
+                if sum.note_capture_error(e) {
                     break;
                 }
                 continue;
@@ -76,12 +92,7 @@ pub fn run_capture<'r, R: Read + Send + 'r>(
                 Transport::Fragment { .. } => sum.ip_fragments += 1,
                 Transport::OtherIp { .. } | Transport::NotIp { .. } => sum.other += 1,
             },
-            Err(e) => {
-                sum.decode_error_count += 1;
-                if sum.decode_errors.len() < MAX_KEPT_PROBLEMS {
-                    sum.decode_errors.push((packet.frame, e));
-                }
-            }
+            Err(e) => sum.note_decode_error(packet.frame, e),
         }
     }
     sum.frames = sum.frames.max(reader.frames());
