@@ -61,6 +61,7 @@ impl Server {
             None => None,
         };
         let http = bind(config.http_listen).await?;
+        raise_open_file_limit(config.max_connections);
         let hub = Hub::new(HubConfig::from(&config));
         Ok(Server {
             config: Arc::new(config),
@@ -236,6 +237,48 @@ async fn handle(ctx: ConnectionContext, socket: TcpStream, peer: SocketAddr, id:
         serve_connection(ctx, reader, writer, peer, id).await,
     );
 }
+
+/// Raises the soft limit on open files to the hard limit, as nginx's `worker_rlimit_nofile`
+/// does, so that a default soft limit of 1024 does not cut `max_connections` short (every
+/// connection is a file, and so are the streams' frame files); warns when even the hard limit
+/// is below what `max_connections` needs.
+#[cfg(target_os = "linux")]
+fn raise_open_file_limit(max_connections: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    // An unlimited hard limit still stops at the kernel's nr_open.
+    let ceiling = limit.maximum.unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1 << 20)
+    });
+    let mut soft = limit.current.unwrap_or(ceiling);
+    if soft < ceiling {
+        let raised = Rlimit {
+            current: Some(ceiling),
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                tracing::debug!(from = soft, to = ceiling, "raised the open file limit");
+                soft = ceiling;
+            }
+            Err(e) => tracing::debug!("cannot raise the open file limit from {soft}: {e}"),
+        }
+    }
+    // The listeners, frame files, recordings and HLS segments need some beyond connections.
+    let wanted = max_connections as u64 + 256;
+    if soft < wanted {
+        tracing::warn!(
+            "open files are limited to {soft}: fewer than max_connections ({max_connections}) \
+             connections can be accepted; raise the limit (ulimit -n) or lower max_connections"
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn raise_open_file_limit(_max_connections: usize) {}
 
 fn log_ending(id: u64, peer: SocketAddr, ending: Ending) {
     match &ending {

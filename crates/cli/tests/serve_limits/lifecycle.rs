@@ -304,3 +304,41 @@ fn frames_larger_than_the_input_buffer_arrive_in_one_huge_chunk() {
         panic!("{d}");
     }
 }
+
+/// "Max open files" of `/proc/PID/limits`: (soft, hard), `None` for unlimited.
+fn open_file_limits(pid: &str) -> (Option<u64>, Option<u64>) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("read limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("an open files line");
+    let mut values = line["Max open files".len()..]
+        .split_whitespace()
+        .map(|v| v.parse::<u64>().ok());
+    let soft = values.next().expect("soft limit");
+    let hard = values.next().expect("hard limit");
+    (soft, hard)
+}
+
+#[test]
+fn a_low_soft_open_file_limit_is_raised_to_the_hard_one() {
+    let (_, hard) = open_file_limits("self");
+    if hard.is_some_and(|h| h <= 256) {
+        eprintln!("skipped: the hard limit on open files is {hard:?}");
+        return;
+    }
+    let server = ServerProcess::start_with_soft_open_file_limit(256, &[]);
+    let (soft, server_hard) = open_file_limits(&server.pid().to_string());
+    assert_eq!(server_hard, hard, "the hard limit stays");
+    match hard {
+        Some(h) => assert_eq!(soft, Some(h)),
+        None => assert!(soft.is_some_and(|s| s > 256), "soft limit {soft:?}"),
+    }
+    // max_connections (10000 by default) is more than 256 allowed: nothing to warn about
+    // unless the hard limit is low too.
+    let warned = server
+        .log()
+        .iter()
+        .any(|l| l.contains("open files are limited"));
+    assert_eq!(warned, hard.is_some_and(|h| h < 10_256));
+}

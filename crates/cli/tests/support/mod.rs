@@ -90,7 +90,28 @@ impl ServerProcess {
 
     /// Starts on a given RTMP address (to restart a server on the same port).
     pub fn try_start_on(listen: &str, extra_args: &[&str]) -> Result<ServerProcess, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rtmpkit"))
+        Self::spawn(
+            Command::new(env!("CARGO_BIN_EXE_rtmpkit")),
+            listen,
+            extra_args,
+        )
+    }
+
+    /// Starts with a soft limit of `n` open files (through `sh -c 'ulimit -S -n N; exec …'`).
+    pub fn start_with_soft_open_file_limit(n: u32, extra_args: &[&str]) -> ServerProcess {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", &format!("ulimit -S -n {n} && exec \"$0\" \"$@\"")])
+            .arg(env!("CARGO_BIN_EXE_rtmpkit"));
+        Self::spawn(sh, "127.0.0.1:0", extra_args).expect("server starts")
+    }
+
+    /// Runs `command` + `serve …` and waits for its listening banner.
+    fn spawn(
+        mut command: Command,
+        listen: &str,
+        extra_args: &[&str],
+    ) -> Result<ServerProcess, String> {
+        let mut child = command
             .arg("serve")
             .args(["--listen", listen, "--http-listen", "127.0.0.1:0"])
             .args(extra_args)
