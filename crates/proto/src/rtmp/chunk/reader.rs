@@ -128,6 +128,21 @@ struct Dropping {
     missing_repeat: bool,
 }
 
+impl Dropping {
+    /// Counts the chunk, all of whose payload has arrived, into its message.
+    fn complete(&self, stream: &mut StreamState, pending: &mut usize) -> Step {
+        let end_offset = self.start + self.len as u64;
+        complete_chunk(
+            stream,
+            pending,
+            self.csid,
+            self.take,
+            self.missing_repeat,
+            end_offset,
+        )
+    }
+}
+
 /// Outcome of trying to read one chunk.
 enum Step {
     NeedMore,
@@ -260,15 +275,7 @@ impl ChunkReader {
         if completes {
             return false;
         }
-        let end_offset = d.start + d.len as u64;
-        complete_chunk(
-            stream,
-            &mut self.pending,
-            d.csid,
-            d.take,
-            d.missing_repeat,
-            end_offset,
-        );
+        d.complete(stream, &mut self.pending);
         self.dropping = None;
         true
     }
@@ -483,15 +490,7 @@ impl ChunkReader {
         let Some(stream) = self.streams.get_mut(d.csid) else {
             return Ok(Step::Consumed);
         };
-        let end_offset = d.start + d.len as u64;
-        Ok(complete_chunk(
-            stream,
-            &mut self.pending,
-            d.csid,
-            d.take,
-            d.missing_repeat,
-            end_offset,
-        ))
+        Ok(d.complete(stream, &mut self.pending))
     }
 
     /// Reads one chunk if it is fully buffered. State changes only once the whole chunk is here,
