@@ -479,18 +479,17 @@ impl ChunkReader {
     /// Completes the chunk being dropped once all its payload has arrived, else reads the
     /// next chunk.
     fn next_chunk(&mut self) -> Result<Step, ChunkError> {
-        match &self.dropping {
-            Some(d) if d.left > 0 => return Ok(Step::NeedMore),
-            Some(_) => {}
-            None => return self.read_chunk(),
+        match self.dropping.take() {
+            None => self.read_chunk(),
+            Some(d) if d.left > 0 => {
+                self.dropping = Some(d);
+                Ok(Step::NeedMore)
+            }
+            Some(d) => Ok(match self.streams.get_mut(d.csid) {
+                Some(stream) => d.complete(stream, &mut self.pending),
+                None => Step::Consumed,
+            }),
         }
-        let Some(d) = self.dropping.take() else {
-            return Ok(Step::NeedMore);
-        };
-        let Some(stream) = self.streams.get_mut(d.csid) else {
-            return Ok(Step::Consumed);
-        };
-        Ok(d.complete(stream, &mut self.pending))
     }
 
     /// Reads one chunk if it is fully buffered. State changes only once the whole chunk is here,
