@@ -427,9 +427,11 @@ impl Connection {
         let csid = frame.kind().csid();
         let chunk_size = self.session.chunk_size();
         if self.send_files && frame.file_slot(chunk_size, stream_id).is_some() {
-            // After what the session queued before it, and the session must know the chunk
-            // stream went on without it.
-            self.collect_output();
+            // After what the session queued before it (usually nothing), and the session must
+            // know the chunk stream went on without it.
+            if self.session.queued_bytes() > 0 {
+                self.collect_output();
+            }
             self.session.sent_prepared_elsewhere(csid);
             let out = Out::File { frame, done: 0 };
             self.out_bytes += out.len();
