@@ -127,7 +127,8 @@ pub struct PlayerQueueConfig {
     pub merged_write: Duration,
     /// `send_file`: send frames to RTMP players over plain TCP with `sendfile(2)` from a
     /// per-stream memory file, so the kernel does not copy each frame into each player's
-    /// socket (Linux; elsewhere ignored). Default true.
+    /// socket (Linux; elsewhere ignored). The file is written only while such a player is on
+    /// the stream. Default true.
     pub send_file: bool,
 }
 

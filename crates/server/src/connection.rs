@@ -447,6 +447,9 @@ impl Connection {
     /// memory instead, from where its file copy was written up to.
     fn stop_sending_files(&mut self) -> Result<(), rtmpkit_proto::rtmp::chunk::ChunkError> {
         self.send_files = false;
+        if let Some(p) = &mut self.playing {
+            p.subscription.send_from_files(false);
+        }
         for out in &mut self.out {
             if let Out::File { frame, done } = out {
                 let mut chunks = frame.shared_chunks()?;
@@ -593,7 +596,8 @@ impl Connection {
             tracing::debug!(conn = self.id, stream = %key, start = request.start, "recorded playback asked; serving live");
         }
         // A new play on the connection replaces the old one.
-        let subscription = self.ctx.hub.subscribe(key.clone());
+        let mut subscription = self.ctx.hub.subscribe(key.clone());
+        subscription.send_from_files(self.send_files);
         tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "play");
         self.playing = Some(Playing {
             stream_id: request.stream_id,
@@ -988,6 +992,7 @@ mod tests {
     fn frames_with_files(n: usize) -> Vec<Arc<Frame>> {
         let hub = hub_with(|_| {});
         let mut sub = hub.subscribe(key());
+        sub.send_from_files(true);
         let mut p = publish(&hub);
         p.push(key_frame(0)).unwrap();
         for i in 1..n as u32 {

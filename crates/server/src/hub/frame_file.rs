@@ -78,6 +78,12 @@ impl FrameFile {
         }
     }
 
+    /// No frames for a while: the current segment is closed once the frames in it are
+    /// gone, and the next append starts a new one.
+    pub(crate) fn pause(&mut self) {
+        self.current = None;
+    }
+
     #[cfg(target_os = "linux")]
     fn try_append(&mut self, bytes: &[u8]) -> std::io::Result<FileSlot> {
         let len = bytes.len() as u64;
@@ -158,6 +164,7 @@ mod tests {
         for send_file in [true, false] {
             let hub = hub_with(|c| c.player_queue.send_file = send_file);
             let mut sub = hub.subscribe(key());
+            sub.send_from_files(true);
             let mut p = publish(&hub);
             for f in [video_seq(0), key_frame(0), audio(10), inter_frame(33)] {
                 p.push(f).unwrap();
@@ -190,6 +197,36 @@ mod tests {
             }
             assert!(slots.windows(2).all(|w| w[0].is_followed_by(w[1])));
         }
+    }
+
+    /// The file is written only while some player sends from it: a stream played only over
+    /// HTTP-FLV, or only recorded, costs no memory files.
+    #[test]
+    fn frames_go_to_the_file_only_while_a_player_reads_it() {
+        use crate::hub::Delivery;
+        use crate::hub::tests::{audio, hub_with, inter_frame, key, key_frame, publish};
+
+        let hub = hub_with(|_| {});
+        let mut copier = hub.subscribe(key());
+        let mut p = publish(&hub);
+        p.push(key_frame(0)).unwrap();
+        let mut reader = hub.subscribe(key());
+        reader.send_from_files(true);
+        p.push(audio(10)).unwrap();
+        p.push(inter_frame(33)).unwrap();
+        drop(reader);
+        p.push(inter_frame(66)).unwrap();
+        let mut second = hub.subscribe(key());
+        second.send_from_files(true);
+        second.send_from_files(false);
+        p.push(audio(70)).unwrap();
+        let has_file: Vec<bool> = std::iter::from_fn(|| copier.try_next())
+            .filter_map(|d| match d {
+                Delivery::Frame(f) => Some(f.file().is_some()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(has_file, [false, true, true, false, false]);
     }
 
     #[test]

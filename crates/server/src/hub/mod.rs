@@ -38,7 +38,7 @@ mod tests_release;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -223,6 +223,9 @@ pub(crate) struct Stream {
     wake: watch::Sender<u64>,
     skips: AtomicU64,
     serializations: Arc<SerializationCounters>,
+    /// Players that send frames from the stream's frame file: while there are none, the
+    /// publisher writes no frame file (no copy of the ring in memory files, no descriptors).
+    file_readers: AtomicUsize,
 }
 
 impl Stream {
@@ -233,6 +236,7 @@ impl Stream {
             wake: watch::Sender::new(0),
             skips: AtomicU64::new(0),
             serializations: Arc::default(),
+            file_readers: AtomicUsize::new(0),
         }
     }
 
@@ -354,6 +358,7 @@ impl Hub {
             stream,
             rx,
             pos,
+            reads_files: false,
         }
     }
 

@@ -83,8 +83,13 @@ impl Publisher {
                 self.hub.config.chunk_size,
                 self.stream.serializations.clone(),
             );
-            if self.hub.config.player_queue.send_file {
+            if self.hub.config.player_queue.send_file
+                && self.stream.file_readers.load(Ordering::Relaxed) > 0
+            {
                 frame.write_to(&mut self.file);
+            } else {
+                // Nobody sends from the file: let its last segment go with its last frame.
+                self.file.pause();
             }
             st.push_frame(Arc::new(frame), &self.hub.config, Instant::now())
         };

@@ -61,6 +61,8 @@ pub struct Subscription {
     /// Until a publisher is seen, the wait ends here.
     pub(crate) deadline: Instant,
     pub(crate) pos: Position,
+    /// Counted in the stream's file readers (see [`send_from_files`](Self::send_from_files)).
+    pub(crate) reads_files: bool,
 }
 
 /// Where a player is in its stream, and what it has been told.
@@ -89,6 +91,20 @@ impl Subscription {
     /// This subscription's id (unique in the hub, for logs).
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Whether this player sends frames from the stream's frame file (see
+    /// [`Frame::file_slot`]). The publisher writes the file only while some player does, so
+    /// frames published before this call have no slot and are sent from memory.
+    pub fn send_from_files(&mut self, on: bool) {
+        if on != self.reads_files {
+            self.reads_files = on;
+            if on {
+                self.stream.file_readers.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.stream.file_readers.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// How many times this player skipped ahead.
@@ -277,6 +293,7 @@ impl Position {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        self.send_from_files(false);
         self.hub.release(&self.stream);
     }
 }
