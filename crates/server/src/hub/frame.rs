@@ -97,8 +97,9 @@ pub struct Frame {
     shared: OnceLock<Result<Bytes, ChunkError>>,
     counters: Option<Arc<SerializationCounters>>,
     flv_tag: OnceLock<Option<Bytes>>,
-    /// The shared serialization's place in the stream's frame file, when it has one.
-    file: Option<FileSlot>,
+    /// The shared serialization's place in the stream's frame file, when it has one: set
+    /// once, by the publisher's push or when the first player to send from the file joins.
+    file: OnceLock<FileSlot>,
 }
 
 impl Frame {
@@ -115,7 +116,7 @@ impl Frame {
             shared: OnceLock::new(),
             counters: None,
             flv_tag: OnceLock::new(),
-            file: None,
+            file: OnceLock::new(),
         }
     }
 
@@ -228,13 +229,13 @@ impl Frame {
     /// from there (`sendfile`) instead of from memory.
     pub(crate) fn file_slot(&self, chunk_size: u32, stream_id: u32) -> Option<&FileSlot> {
         self.file
-            .as_ref()
+            .get()
             .filter(|_| chunk_size == self.shared_chunk_size && stream_id == SHARED_STREAM_ID)
     }
 
     /// Where the shared serialization lies in the stream's frame file, if it does.
     pub(crate) fn file(&self) -> Option<&FileSlot> {
-        self.file.as_ref()
+        self.file.get()
     }
 
     /// The shared serialization (what [`file_slot`](Frame::file_slot) points at), from memory.
@@ -242,14 +243,19 @@ impl Frame {
         self.rtmp_chunks(self.shared_chunk_size, SHARED_STREAM_ID)
     }
 
-    /// Writes the shared serialization to `file` (once, at the push; only the publisher holds
-    /// the frame yet). Without a file players are served from memory, as they are anyway when
-    /// the serialization fails (they then get the error from [`rtmp_chunks`](Frame::rtmp_chunks)).
-    pub(crate) fn write_to(&mut self, file: &mut FrameFile) {
+    /// Writes the shared serialization to `file` unless it is there already (the caller holds
+    /// the stream's write lock, which orders the file). Without a file players are served from
+    /// memory, as they are anyway when the serialization fails (they then get the error from
+    /// [`rtmp_chunks`](Frame::rtmp_chunks)).
+    pub(crate) fn write_to(&self, file: &mut FrameFile) {
+        if self.file.get().is_some() {
+            return;
+        }
         if let Ok(chunks) =
             self.serialize(self.shared_chunk_size, self.kind.csid(), SHARED_STREAM_ID)
+            && let Some(slot) = file.append(&chunks)
         {
-            self.file = file.append(&chunks);
+            let _ = self.file.set(slot);
         }
     }
 

@@ -200,33 +200,60 @@ mod tests {
     }
 
     /// The file is written only while some player sends from it: a stream played only over
-    /// HTTP-FLV, or only recorded, costs no memory files.
+    /// HTTP-FLV, or only recorded, costs no memory files. The first player to send from it
+    /// writes what it is sent first (headers, cached GOP), end to end, so its burst goes out
+    /// from the file too.
     #[test]
     fn frames_go_to_the_file_only_while_a_player_reads_it() {
-        use crate::hub::Delivery;
-        use crate::hub::tests::{audio, hub_with, inter_frame, key, key_frame, publish};
+        use crate::hub::tests::{hub_with, inter_frame, key, key_frame, publish, video_seq};
+        use crate::hub::{Delivery, Frame};
+
+        fn frames(sub: &mut crate::hub::Subscription) -> Vec<Arc<Frame>> {
+            std::iter::from_fn(|| sub.try_next())
+                .filter_map(|d| match d {
+                    Delivery::Frame(f) => Some(f),
+                    _ => None,
+                })
+                .collect()
+        }
+        let filed = |fs: &[Arc<Frame>]| fs.iter().map(|f| f.file().is_some()).collect::<Vec<_>>();
 
         let hub = hub_with(|_| {});
         let mut copier = hub.subscribe(key());
         let mut p = publish(&hub);
-        p.push(key_frame(0)).unwrap();
+        for f in [
+            video_seq(0),
+            key_frame(0),
+            inter_frame(33),
+            key_frame(66),
+            inter_frame(99),
+        ] {
+            p.push(f).unwrap();
+        }
+        let before = frames(&mut copier);
+        assert_eq!(filed(&before), [false; 5]);
+
         let mut reader = hub.subscribe(key());
         reader.send_from_files(true);
-        p.push(audio(10)).unwrap();
-        p.push(inter_frame(33)).unwrap();
+        // The old GOP stays out; the header and the cached GOP are written, in the order the
+        // new player is sent them.
+        assert_eq!(filed(&before), [true, false, false, true, true]);
+        let burst = frames(&mut reader);
+        assert_eq!(burst.len(), 3, "header, keyframe, inter frame");
+        let slots: Vec<_> = burst.iter().filter_map(|f| f.file()).collect();
+        assert_eq!(slots.len(), 3);
+        assert!(slots.windows(2).all(|w| w[0].is_followed_by(w[1])));
+
+        p.push(inter_frame(133)).unwrap();
         drop(reader);
-        p.push(inter_frame(66)).unwrap();
+        p.push(inter_frame(166)).unwrap();
         let mut second = hub.subscribe(key());
         second.send_from_files(true);
         second.send_from_files(false);
-        p.push(audio(70)).unwrap();
-        let has_file: Vec<bool> = std::iter::from_fn(|| copier.try_next())
-            .filter_map(|d| match d {
-                Delivery::Frame(f) => Some(f.file().is_some()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(has_file, [false, true, true, false, false]);
+        p.push(inter_frame(200)).unwrap();
+        let after = frames(&mut copier);
+        // 166 was published while nobody read the file, then written for `second`'s burst.
+        assert_eq!(filed(&after), [true, true, false]);
     }
 
     #[test]

@@ -330,7 +330,6 @@ impl Hub {
             stream,
             session: id,
             flag,
-            file: Default::default(),
         })
     }
 

@@ -7,7 +7,6 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::frame::Frame;
-use super::frame_file::FrameFile;
 use super::{HubShared, Stream, StreamKey};
 
 /// Set when a session is replaced by a takeover.
@@ -45,8 +44,6 @@ pub struct Publisher {
     pub(crate) stream: Arc<Stream>,
     pub(crate) session: u64,
     pub(crate) flag: Arc<SessionFlag>,
-    /// Where frames go for players' `sendfile` (`player_queue.send_file`).
-    pub(crate) file: FrameFile,
 }
 
 impl Publisher {
@@ -86,10 +83,10 @@ impl Publisher {
             if self.hub.config.player_queue.send_file
                 && self.stream.file_readers.load(Ordering::Relaxed) > 0
             {
-                frame.write_to(&mut self.file);
+                frame.write_to(&mut st.frame_file);
             } else {
                 // Nobody sends from the file: let its last segment go with its last frame.
-                self.file.pause();
+                st.frame_file.pause();
             }
             st.push_frame(Arc::new(frame), &self.hub.config, Instant::now())
         };

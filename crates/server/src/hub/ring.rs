@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::frame::{Frame, FrameKind};
+use super::frame_file::FrameFile;
 use super::timeline::Timeline;
 use super::{HubConfig, ReleasePolicy};
 
@@ -95,6 +96,9 @@ pub(crate) struct StreamState {
     held_since: Option<Instant>,
     /// Whether the current session has sent video (audio is held for it only then).
     session_has_video: bool,
+    /// Where frames go for players' `sendfile` (`player_queue.send_file`), while some player
+    /// sends from it.
+    pub frame_file: FrameFile,
 }
 
 impl StreamState {
@@ -166,6 +170,22 @@ impl StreamState {
             .collect();
         v.sort_by_key(|s| s.seq);
         v.into_iter().map(|s| s.frame.clone()).collect()
+    }
+
+    /// Writes to the frame file what a player joining now is sent first, the stored headers
+    /// and the cached GOP, in that order, where they are not in the file yet: for the first
+    /// player that sends from the file, whose arrival starts the publisher writing to it.
+    pub fn file_join_burst(&mut self) {
+        let from = self.join_point();
+        for frame in self.headers_between(0, from) {
+            frame.write_to(&mut self.frame_file);
+        }
+        let skip = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        for slot in self.slots.iter().skip(skip) {
+            if let Entry::Frame(frame) = &slot.entry {
+                frame.write_to(&mut self.frame_file);
+            }
+        }
     }
 
     /// Starts publisher session `session`.

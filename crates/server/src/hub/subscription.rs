@@ -94,13 +94,17 @@ impl Subscription {
     }
 
     /// Whether this player sends frames from the stream's frame file (see
-    /// [`Frame::file_slot`]). The publisher writes the file only while some player does, so
-    /// frames published before this call have no slot and are sent from memory.
+    /// [`Frame::file_slot`]). The publisher writes the file only while some player does; the
+    /// first such player writes what joiners are sent first (headers, cached GOP) itself, and
+    /// older frames, published while nobody read the file, are sent from memory.
     pub fn send_from_files(&mut self, on: bool) {
         if on != self.reads_files {
             self.reads_files = on;
             if on {
-                self.stream.file_readers.fetch_add(1, Ordering::Relaxed);
+                let before = self.stream.file_readers.fetch_add(1, Ordering::Relaxed);
+                if before == 0 && self.hub.config.player_queue.send_file {
+                    self.stream.state.write().file_join_burst();
+                }
             } else {
                 self.stream.file_readers.fetch_sub(1, Ordering::Relaxed);
             }
