@@ -2,9 +2,10 @@
 //! `sendfile(2)`: the kernel takes the pages by reference instead of copying every frame into
 //! every player's socket buffer.
 //!
-//! The publisher appends each frame's shared serialization once; frames that follow one
-//! another lie end to end, so a player that is several frames behind sends them all with one
-//! call. The files are anonymous (`memfd_create`), cut into segments of [`SEGMENT_SIZE`]: a
+//! The publisher appends each frame's shared serialization once, while some player sends
+//! from the file (the first such player appends the headers and cached GOP it is about to be
+//! sent); frames that follow one another lie end to end, so a player that is several frames
+//! behind sends them all with one call. The files are anonymous (`memfd_create`), cut into segments of [`SEGMENT_SIZE`]: a
 //! segment is closed when the last frame in it is dropped, and its pages live on while a
 //! socket still holds them. Nothing is ever overwritten or punched out of a file a socket may
 //! be reading, which is what makes sending by reference safe.
@@ -49,7 +50,8 @@ impl FileSlot {
     }
 }
 
-/// The publisher's end: appends frames. One per publisher session, owned by it (no lock).
+/// The writing end: appends frames. One per stream, in its state (under its write lock, which
+/// the publisher holds to push a frame).
 #[derive(Debug, Default)]
 pub(crate) struct FrameFile {
     current: Option<(Arc<Segment>, u64)>,
