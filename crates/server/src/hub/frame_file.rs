@@ -5,10 +5,11 @@
 //! The publisher appends each frame's shared serialization once, while some player sends
 //! from the file (the first such player appends the headers and cached GOP it is about to be
 //! sent); frames that follow one another lie end to end, so a player that is several frames
-//! behind sends them all with one call. The files are anonymous (`memfd_create`), cut into segments of [`SEGMENT_SIZE`]: a
-//! segment is closed when the last frame in it is dropped, and its pages live on while a
-//! socket still holds them. Nothing is ever overwritten or punched out of a file a socket may
-//! be reading, which is what makes sending by reference safe.
+//! behind sends them all with one call. The files are anonymous (`memfd_create`), cut into
+//! segments of [`SEGMENT_SIZE`]: a segment is closed when the last frame in it is dropped,
+//! and its pages live on while a socket still holds them. Nothing is ever overwritten or
+//! punched out of a file a socket may be reading, which is what makes sending by reference
+//! safe.
 //!
 //! Only on Linux; elsewhere [`FrameFile::append`] gives nothing and frames are written from
 //! memory as before.
