@@ -125,6 +125,9 @@ pub struct PlayReport {
     pub bytes_received: u64,
     /// Time to first frame, from the connection attempt.
     pub ttff_ms: Option<Percentiles>,
+    /// Time to first frame from the play request: what the server's start costs, without
+    /// the handshake and commands before it (which a busy load generator also delays).
+    pub first_frame_after_play_ms: Option<Percentiles>,
     /// How far behind the live edge players were at the end.
     pub lag_ms: Option<Percentiles>,
     /// End-to-end latency of live video frames in the window (send time embedded by
@@ -177,6 +180,7 @@ impl PlayReport {
         let mut lags = Vec::new();
         let mut rates = Vec::new();
         let mut ttff = Vec::new();
+        let mut after_play = Vec::new();
         let mut latency = Vec::new();
         let mut bytes_received = 0;
         for o in &playing {
@@ -186,6 +190,7 @@ impl PlayReport {
                 rates.push(t.window_bytes() as f64 * 8.0 / 1000.0 / facts.window_s);
             }
             ttff.extend(t.ttff_us());
+            after_play.extend(t.first_frame_after_play_us());
             latency.extend(t.latencies_us.iter().map(|&l| u64::from(l)));
             let lag = t.lag_at(facts.window_end_us, global_min);
             lags.extend(lag.map(|ms| ms * 1000));
@@ -219,6 +224,7 @@ impl PlayReport {
             bitrate_kbps: Spread::of(&mut rates),
             bytes_received,
             ttff_ms: Percentiles::of_us(&mut ttff),
+            first_frame_after_play_ms: Percentiles::of_us(&mut after_play),
             lag_ms: Percentiles::of_us(&mut lags),
             latency_ms: Percentiles::of_us(&mut latency),
             server,
@@ -292,6 +298,7 @@ impl PlayReport {
             None => "-".to_owned(),
         };
         row(&mut s, "first frame", pct(&self.ttff_ms));
+        row(&mut s, "  after play", pct(&self.first_frame_after_play_ms));
         row(&mut s, "lag at end", pct(&self.lag_ms));
         let latency = match &self.latency_ms {
             Some(_) => pct(&self.latency_ms),
@@ -390,6 +397,9 @@ mod tests {
         let b = r.bitrate_kbps.unwrap();
         assert_eq!((b.min, b.max), (8.0, 16.0));
         assert_eq!(r.ttff_ms.unwrap().samples, 2);
+        // Play went out at 10 µs, the first frame came at 1 s.
+        let after_play = r.first_frame_after_play_ms.unwrap();
+        assert_eq!((after_play.samples, after_play.max), (2, 999.99));
         assert!(r.latency_ms.is_none());
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(json["connected"], 2);

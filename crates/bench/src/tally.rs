@@ -150,6 +150,12 @@ impl Tally {
             .map(|t| t.saturating_sub(self.started_us))
     }
 
+    /// Time from the play request to the first frame (µs): the server's part of the start,
+    /// without the connection setup before it.
+    pub fn first_frame_after_play_us(&self) -> Option<u64> {
+        Some(self.first_media_us?.saturating_sub(self.playing_us?))
+    }
+
     /// How far behind the live edge this player was at `end_us` (ms): the age of its newest
     /// frame plus how late that frame was compared with the best arrival any player saw
     /// (`global_min_offset_ms`).
