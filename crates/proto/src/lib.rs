@@ -21,3 +21,15 @@ pub mod flv;
 pub mod mpegts;
 pub mod rtmp;
 pub mod rtp;
+
+#[cfg(test)]
+mod test_support {
+    /// Cases for a property test: `default`, unless `PROPTEST_CASES` asks for another number
+    /// (as it would for a test using proptest's default configuration), to run deeper.
+    pub(crate) fn proptest_cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+}

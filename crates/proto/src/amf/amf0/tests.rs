@@ -294,7 +294,7 @@ fn amf0_value() -> impl Strategy<Value = Amf0Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(crate::test_support::proptest_cases(512)))]
 
     #[test]
     fn any_value_roundtrips(values in prop::collection::vec(amf0_value(), 0..4)) {

@@ -484,7 +484,7 @@ fn trait_reference_names_are_charged() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(crate::test_support::proptest_cases(512)))]
 
     #[test]
     fn any_value_roundtrips(v in amf3_value()) {

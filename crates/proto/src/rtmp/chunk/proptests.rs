@@ -232,7 +232,7 @@ fn read_split_raw(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(crate::test_support::proptest_cases(160)))]
 
     #[test]
     fn round_trip_any_interleaving_any_split(
