@@ -1,6 +1,6 @@
 //! Recording: each publish session of a recorded stream goes to an FLV file
-//! `{directory}/{app}/{stream}-{YYYYMMDD-HHMMSS}.flv` (UTC start time; names made safe by
-//! [`safe_component`]).
+//! `{directory}/{app}/{stream}-{YYYYMMDD-HHMMSS.mmm}.flv` (UTC start time; names made safe by
+//! [`safe_component`]). One recorder's files sort by name in the order they were written.
 //!
 //! Files stay valid if the server dies: tags are written whole with their PreviousTagSize, and
 //! reach the file at every keyframe and at least every `flush_interval_ms`, so a reader finds
@@ -78,16 +78,29 @@ impl RecordingFile {
     }
 }
 
-/// Creates `{dir}/{stream}-{YYYYMMDD-HHMMSS.mmm}.flv`, or with `-1`, `-2`, … if that exists.
-async fn create_file(dir: &Path, stream: &str) -> std::io::Result<(PathBuf, tokio::fs::File)> {
+/// Creates `{dir}/{stream}-{YYYYMMDD-HHMMSS.mmm}.flv` stamped with the current time, or with
+/// `not_before_ms` (milliseconds since the epoch) if the clock has not passed it yet; returns the
+/// stamp used. If that name exists (another writer), `-1`, `-2`, … are tried.
+async fn create_file(
+    dir: &Path,
+    stream: &str,
+    not_before_ms: u64,
+) -> std::io::Result<(PathBuf, tokio::fs::File, u64)> {
     tokio::fs::create_dir_all(dir).await?;
-    // Milliseconds too, so that the files of a rotating recording sort in the order they were
-    // written (a rotation every second or faster would otherwise share a stem).
-    let now = SystemTime::now();
-    let millis = now
+    // Milliseconds too, and never the same stamp twice from one recorder, so that the files of a
+    // rotating recording sort in the order they were written: a keyframe-bounded rotation can
+    // come within the same millisecond when frames arrive in a burst (a publisher catching up).
+    let now_ms = SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_millis());
-    let stem = format!("{}-{}.{millis:03}", safe_component(stream), utc_stamp(now));
+        .map_or(0, millis);
+    let stamp_ms = now_ms.max(not_before_ms);
+    let at = std::time::UNIX_EPOCH + Duration::from_millis(stamp_ms);
+    let stem = format!(
+        "{}-{}.{:03}",
+        safe_component(stream),
+        utc_stamp(at),
+        stamp_ms % 1000
+    );
     let mut n = 0u32;
     loop {
         let name = if n == 0 {
@@ -102,7 +115,7 @@ async fn create_file(dir: &Path, stream: &str) -> std::io::Result<(PathBuf, toki
             .open(&path)
             .await
         {
-            Ok(f) => return Ok((path, f)),
+            Ok(f) => return Ok((path, f, stamp_ms)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => n += 1,
             Err(e) => return Err(e),
         }
@@ -118,6 +131,8 @@ struct Recorder {
     /// Set when the current file should end at the next boundary, or when opening failed
     /// (then nothing is recorded until the next session).
     failed: bool,
+    /// The stamp of the last file's name; the next one is later.
+    last_stamp_ms: Option<u64>,
 }
 
 impl Recorder {
@@ -166,8 +181,12 @@ impl Recorder {
     }
 
     async fn open(&mut self, base_ms: u64) {
-        let (path, file) = match create_file(&self.dir, &self.key.name).await {
-            Ok(x) => x,
+        let not_before = self.last_stamp_ms.map_or(0, |ms| ms + 1);
+        let (path, file) = match create_file(&self.dir, &self.key.name, not_before).await {
+            Ok((path, file, stamp)) => {
+                self.last_stamp_ms = Some(stamp);
+                (path, file)
+            }
             Err(e) => {
                 tracing::warn!(stream = %self.key, dir = %self.dir.display(), error = %e, "recording: cannot create file");
                 self.failed = true;
@@ -232,6 +251,7 @@ pub(crate) async fn run_recorder(
         headers: Headers::default(),
         file: None,
         failed: false,
+        last_stamp_ms: None,
     };
     let mut sub = hub.subscribe(key);
     let mut joined = false;
@@ -252,4 +272,40 @@ pub(crate) async fn run_recorder(
         }
     }
     rec.finish().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_created_in_one_burst_sort_in_creation_order() {
+        let dir = std::env::temp_dir().join(format!("rtmpkit-record-names-{}", std::process::id()));
+        let mut names = Vec::new();
+        let mut last = None;
+        // Far more files than milliseconds pass: each must still get a later stamp.
+        for _ in 0..50 {
+            let not_before = last.map_or(0, |ms: u64| ms + 1);
+            let (path, _file, stamp) = create_file(&dir, "cam", not_before).await.unwrap();
+            assert!(stamp >= not_before);
+            last = Some(stamp);
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, names);
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("cam-") && n.ends_with(".flv"))
+        );
+        // A name someone else holds gets a suffix rather than failing or overwriting.
+        let (taken, _f, stamp) = create_file(&dir, "cam", last.unwrap() + 1000)
+            .await
+            .unwrap();
+        let (other, _f, again) = create_file(&dir, "cam", stamp).await.unwrap();
+        assert_eq!(again, stamp);
+        assert_ne!(taken, other);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
