@@ -28,8 +28,8 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::config::ServerConfig;
 use crate::hub::{
-    Delivery, FileSlot, Frame, FrameKind, Hub, PublishError, PublishOptions, Publisher, StreamKey,
-    Subscription,
+    Delivery, FileSlot, Frame, FrameKind, Hub, PublishError, PublishOptions, Publisher,
+    SHARED_STREAM_ID, StreamKey, Subscription,
 };
 
 /// Largest read from the socket at once (a publisher's).
@@ -143,15 +143,16 @@ struct Publishing {
 enum Out {
     /// Bytes in memory: the session's output, or chunks serialized for this player alone.
     Bytes(Bytes),
-    /// A frame's shared chunks, sent from the stream's frame file; `done` bytes are written.
-    File { frame: Arc<Frame>, done: usize },
+    /// Shared chunks of one frame, or of frames end to end, sent from the stream's frame
+    /// file; `done` bytes are written.
+    File { slot: FileSlot, done: usize },
 }
 
 impl Out {
     fn len(&self) -> usize {
         match self {
             Out::Bytes(b) => b.len(),
-            Out::File { frame, done } => frame.file().map_or(0, |s| s.len - done),
+            Out::File { slot, done } => slot.len - done,
         }
     }
 }
@@ -345,6 +346,9 @@ impl Connection {
                     }
                     // Coalesce whatever else is ready into the same write.
                     while self.out_bytes < OUTPUT_HIGH_WATER {
+                        if self.take_file_run() {
+                            continue;
+                        }
                         let Some(more) = self.playing.as_mut().and_then(|p| p.subscription.try_next()) else {
                             break;
                         };
@@ -405,8 +409,7 @@ impl Connection {
                     conn = self.id,
                     "sendfile unsupported here ({e}); copying frames"
                 );
-                self.stop_sending_files()
-                    .map_err(|e| Ending::Protocol(e.into()))
+                self.stop_sending_files().map_err(Ending::from_io)
             }
             Err(e) => Err(Ending::from_io(e)),
         }
@@ -426,35 +429,69 @@ impl Connection {
     fn send_frame(&mut self, frame: Arc<Frame>, stream_id: u32) -> Result<(), SessionError> {
         let csid = frame.kind().csid();
         let chunk_size = self.session.chunk_size();
-        if self.send_files && frame.file_slot(chunk_size, stream_id).is_some() {
-            // After what the session queued before it (usually nothing), and the session must
-            // know the chunk stream went on without it.
-            if self.session.queued_bytes() > 0 {
-                self.collect_output();
+        match frame.file_slot(chunk_size, stream_id) {
+            Some(slot) if self.send_files => self.queue_file(slot.clone(), &[csid]),
+            _ => {
+                let chunks = frame.rtmp_chunks(chunk_size, stream_id)?;
+                self.session.send_prepared(csid, chunks);
             }
-            self.session.sent_prepared_elsewhere(csid);
-            let out = Out::File { frame, done: 0 };
-            self.out_bytes += out.len();
-            self.out.push_back(out);
-        } else {
-            let chunks = frame.rtmp_chunks(chunk_size, stream_id)?;
-            self.session.send_prepared(csid, chunks);
         }
         Ok(())
     }
 
+    /// Queues shared chunks from the frame file, sent on chunk streams `csids`.
+    fn queue_file(&mut self, slot: FileSlot, csids: &[u32]) {
+        // After what the session queued before them (usually nothing), and the session must
+        // know the chunk streams went on without it.
+        if self.session.queued_bytes() > 0 {
+            self.collect_output();
+        }
+        for &csid in csids {
+            self.session.sent_prepared_elsewhere(csid);
+        }
+        self.out_bytes += slot.len;
+        self.out.push_back(Out::File { slot, done: 0 });
+    }
+
+    /// Takes the frames ready now that lie end to end in the frame file in one piece, when
+    /// this player is sent every frame as the file holds it: with merged writes a dozen frames
+    /// or more per wake-up, each of which would otherwise be handled on its own. Returns
+    /// whether it took any.
+    fn take_file_run(&mut self) -> bool {
+        let Some(p) = &mut self.playing else {
+            return false;
+        };
+        let as_filed = self.send_files
+            && p.audio
+            && p.video
+            && !p.need_keyframe
+            && p.duration_ms.is_none()
+            && p.stream_id == SHARED_STREAM_ID
+            && self.session.chunk_size() == p.subscription.shared_chunk_size();
+        if !as_filed {
+            return false;
+        }
+        let room = OUTPUT_HIGH_WATER.saturating_sub(self.out_bytes);
+        let Some(run) = p.subscription.try_next_run(room) else {
+            return false;
+        };
+        // Whichever kinds the run holds: forgetting a chunk stream's last header only costs
+        // the session's next message on it a full header.
+        let csids = [FrameKind::Audio, FrameKind::Video, FrameKind::Data].map(FrameKind::csid);
+        self.queue_file(run, &csids);
+        true
+    }
+
     /// The socket cannot send from files after all: every frame queued for it is sent from
-    /// memory instead, from where its file copy was written up to.
-    fn stop_sending_files(&mut self) -> Result<(), rtmpkit_proto::rtmp::chunk::ChunkError> {
+    /// memory instead, read back from the file from where sending stopped.
+    fn stop_sending_files(&mut self) -> std::io::Result<()> {
         self.send_files = false;
         if let Some(p) = &mut self.playing {
             p.subscription.send_from_files(false);
         }
         for out in &mut self.out {
-            if let Out::File { frame, done } = out {
-                let mut chunks = frame.shared_chunks()?;
-                let _ = chunks.split_to((*done).min(chunks.len()));
-                *out = Out::Bytes(chunks);
+            if let Out::File { slot, done } = out {
+                *out = Out::Bytes(slot.read(*done)?);
             }
         }
         Ok(())
@@ -797,17 +834,12 @@ fn poll_write_queue<W: ConnectionWriter>(
     out: &VecDeque<Out>,
 ) -> Poll<std::io::Result<usize>> {
     let mut items = out.iter();
-    if let Some(Out::File { frame, done }) = out.front() {
-        let Some(first) = frame.file() else {
-            // Never: only frames with a slot are queued as files.
-            return Poll::Ready(Err(std::io::Error::other("frame has no file slot")));
-        };
+    if let Some(Out::File { slot: first, done }) = out.front() {
         let mut last = first;
         let mut len = first.len - done;
         for item in items.skip(1) {
-            let Out::File { frame, .. } = item else { break };
-            match frame.file() {
-                Some(next) if last.is_followed_by(next) => {
+            match item {
+                Out::File { slot: next, .. } if last.is_followed_by(next) => {
                     len += next.len;
                     last = next;
                 }
@@ -863,12 +895,7 @@ async fn flush_all<W: AsyncWrite + Unpin>(
     while let Some(item) = out.pop_front() {
         match item {
             Out::Bytes(b) => writer.write_all(&b).await?,
-            Out::File { frame, done } => {
-                let chunks = frame.shared_chunks().map_err(std::io::Error::other)?;
-                writer
-                    .write_all(chunks.get(done..).unwrap_or_default())
-                    .await?;
-            }
+            Out::File { slot, done } => writer.write_all(&slot.read(done)?).await?,
         }
     }
     writer.flush().await
@@ -1028,7 +1055,7 @@ mod tests {
         let frames = frames_with_files(4);
         let slots: Vec<_> = frames.iter().map(|f| f.file().unwrap().clone()).collect();
         let file = |i: usize| Out::File {
-            frame: frames[i].clone(),
+            slot: slots[i].clone(),
             done: 0,
         };
         let mut out = VecDeque::from([
@@ -1056,11 +1083,11 @@ mod tests {
         let slots: Vec<_> = frames.iter().map(|f| f.file().unwrap().clone()).collect();
         let mut out = VecDeque::from([
             Out::File {
-                frame: frames[0].clone(),
+                slot: slots[0].clone(),
                 done: 5,
             },
             Out::File {
-                frame: frames[1].clone(),
+                slot: slots[1].clone(),
                 done: 0,
             },
         ]);

@@ -238,11 +238,6 @@ impl Frame {
         self.file.get()
     }
 
-    /// The shared serialization (what [`file_slot`](Frame::file_slot) points at), from memory.
-    pub(crate) fn shared_chunks(&self) -> Result<Bytes, ChunkError> {
-        self.rtmp_chunks(self.shared_chunk_size, SHARED_STREAM_ID)
-    }
-
     /// Writes the shared serialization to `file` unless it is there already (the caller holds
     /// the stream's write lock, which orders the file). Without a file players are served from
     /// memory, as they are anyway when the serialization fails (they then get the error from

@@ -34,9 +34,9 @@ impl Segment {
     }
 }
 
-/// Where one frame's chunks are in the stream's frame file: `len` bytes at `offset` of
-/// `segment`. Only the hub makes them; a [`ConnectionWriter`](crate::connection::ConnectionWriter)
-/// sends from them.
+/// Where one frame's chunks are in the stream's frame file, or those of several frames that
+/// lie end to end: `len` bytes at `offset` of `segment`. Only the hub makes them; a
+/// [`ConnectionWriter`](crate::connection::ConnectionWriter) sends from them.
 #[derive(Debug, Clone)]
 pub struct FileSlot {
     pub(crate) segment: Arc<Segment>,
@@ -47,7 +47,43 @@ pub struct FileSlot {
 impl FileSlot {
     /// Whether `next` starts where this slot ends, in the same file.
     pub(crate) fn is_followed_by(&self, next: &FileSlot) -> bool {
-        Arc::ptr_eq(&self.segment, &next.segment) && self.offset + self.len as u64 == next.offset
+        Arc::ptr_eq(&self.segment, &next.segment) && self.end() == next.offset
+    }
+
+    fn end(&self) -> u64 {
+        self.offset + self.len as u64
+    }
+
+    /// From the start of `self` to the end of `last`, which lies after it in the same file
+    /// with only frames of the file between them.
+    pub(crate) fn through(&self, last: &FileSlot) -> Option<FileSlot> {
+        let same = Arc::ptr_eq(&self.segment, &last.segment) && last.offset >= self.offset;
+        same.then(|| FileSlot {
+            segment: self.segment.clone(),
+            offset: self.offset,
+            len: usize::try_from(last.end() - self.offset).unwrap_or(usize::MAX),
+        })
+    }
+
+    /// The bytes from `skip` on, read back from the file: for a socket that turns out not to
+    /// take `sendfile`.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn read(&self, skip: usize) -> std::io::Result<bytes::Bytes> {
+        let mut buf = vec![0; self.len.saturating_sub(skip)];
+        let mut done = 0;
+        while done < buf.len() {
+            let at = self.offset + (skip + done) as u64;
+            match rustix::io::pread(&self.segment.fd, &mut buf[done..], at)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => done += n,
+            }
+        }
+        Ok(buf.into())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn read(&self, _skip: usize) -> std::io::Result<bytes::Bytes> {
+        Err(std::io::ErrorKind::Unsupported.into())
     }
 }
 
@@ -262,5 +298,168 @@ mod tests {
     #[test]
     fn nothing_to_append_gives_no_slot() {
         assert!(FrameFile::default().append(&[]).is_none());
+    }
+
+    /// What a player is sent: publisher events by name and the bytes of frames between them,
+    /// in order; and how it took the frames.
+    #[derive(Debug, PartialEq)]
+    struct Sent {
+        seq: Vec<String>,
+        runs: usize,
+        singles: usize,
+    }
+
+    impl Sent {
+        fn events(&self) -> Vec<&str> {
+            let event = |e: &&String| !e.starts_with('[');
+            self.seq.iter().filter(event).map(String::as_str).collect()
+        }
+    }
+
+    /// Drains `sub` frame by frame, or (`run_bytes` > 0) in runs of at most that many bytes
+    /// wherever [`Subscription::try_next_run`] gives one.
+    fn sent(sub: &mut crate::hub::Subscription, run_bytes: usize) -> Sent {
+        use crate::hub::tests::name;
+        use crate::hub::{Delivery, SHARED_STREAM_ID};
+        let mut out = Sent {
+            seq: Vec::new(),
+            runs: 0,
+            singles: 0,
+        };
+        let mut bytes = Vec::new();
+        loop {
+            if run_bytes > 0
+                && let Some(run) = sub.try_next_run(run_bytes)
+            {
+                bytes.extend(run.read(0).unwrap());
+                out.runs += 1;
+                continue;
+            }
+            let Some(d) = sub.try_next() else { break };
+            if let Delivery::Frame(f) = &d {
+                out.singles += 1;
+                match f.file() {
+                    Some(slot) => bytes.extend(read_back(slot)),
+                    None => bytes.extend(
+                        f.rtmp_chunks(sub.shared_chunk_size(), SHARED_STREAM_ID)
+                            .unwrap(),
+                    ),
+                }
+                continue;
+            }
+            if !bytes.is_empty() {
+                out.seq.push(format!("{:x?}", std::mem::take(&mut bytes)));
+            }
+            out.seq.push(name(&d));
+        }
+        if !bytes.is_empty() {
+            out.seq.push(format!("{bytes:x?}"));
+        }
+        out
+    }
+
+    /// Frames taken in runs are the frames taken one by one, byte for byte, through joins,
+    /// late joins with a cached GOP, skips and publisher changes; and runs do take several
+    /// frames at once.
+    #[test]
+    fn runs_send_what_single_frames_send() {
+        use crate::hub::PublishOptions;
+        use crate::hub::tests::{
+            audio_seq, hub_with, key, metadata, publish, publish_gops, video_seq,
+        };
+
+        let hub = hub_with(|c| c.player_queue.max_lag = std::time::Duration::from_millis(500));
+        let early = || {
+            let mut s = hub.subscribe(key());
+            s.send_from_files(true);
+            s
+        };
+        // Players from the start: frame by frame, in runs, in runs of one frame.
+        let mut subs = [early(), early(), early()];
+        let mut p = publish(&hub);
+        p.push(metadata(0)).unwrap();
+        p.push(video_seq(0)).unwrap();
+        p.push(audio_seq(0)).unwrap();
+        let t = publish_gops(&mut p, 0, 2);
+        let mut late = [early(), early()];
+        let t = publish_gops(&mut p, t, 1);
+        let [s0, s1, s2] = &mut subs;
+        let single = sent(s0, 0);
+        assert_eq!(single.singles, 3 + 3 * 8);
+        let batched = sent(s1, 1 << 20);
+        assert_eq!(batched.seq, single.seq);
+        // Until the keyframe a player may be owed anything; from there on, one run.
+        assert_eq!((batched.singles, batched.runs), (4, 1));
+        let tiny = sent(s2, 1);
+        assert_eq!(tiny.seq, single.seq);
+        assert_eq!((tiny.singles, tiny.runs), (4, 3 * 8 - 1));
+        // A late joiner: joined, headers, keyframe, then the rest of the cached GOP in one.
+        let [l0, l1] = &mut late;
+        let (single, batched) = (sent(l0, 0), sent(l1, 1 << 20));
+        assert_eq!(batched.seq, single.seq);
+        assert_eq!((batched.singles, batched.runs), (4, 1));
+
+        // Far behind: players skip (the lag bound is 500 ms) the same way either way.
+        let t = publish_gops(&mut p, t, 6);
+        let [s0, s1, s2] = &mut subs;
+        let single = sent(s0, 0);
+        assert_eq!(single.events(), ["S"]);
+        assert_eq!(sent(s1, 1 << 20).seq, single.seq);
+        assert_eq!(sent(s2, 100).seq, single.seq);
+
+        // A new publisher session: its frames never join the old session's run, though they
+        // follow them in the file.
+        publish_gops(&mut p, t, 1);
+        drop(p);
+        let mut p = hub.publish(key(), PublishOptions::default()).unwrap();
+        p.push(video_seq(0)).unwrap();
+        publish_gops(&mut p, 0, 2);
+        let [s0, s1, s2] = &mut subs;
+        let single = sent(s0, 0);
+        assert_eq!(single.events(), ["L", "J"]);
+        assert!(
+            single.seq[0].starts_with('['),
+            "the old session's frames first"
+        );
+        assert_eq!(sent(s1, 1 << 20).seq, single.seq);
+        assert_eq!(sent(s2, 64).seq, single.seq);
+    }
+
+    /// Frames published while no player read the file are not in it: runs start only where
+    /// the file does, and end where a segment of it does.
+    #[test]
+    fn runs_start_where_the_file_does() {
+        use crate::hub::Frame;
+        use crate::hub::tests::{hub_with, key, publish, publish_gops};
+
+        let hub = hub_with(|_| {});
+        let mut copier = hub.subscribe(key());
+        let mut p = publish(&hub);
+        let t = publish_gops(&mut p, 0, 1);
+        assert!(copier.try_next_run(1 << 20).is_none(), "not a file reader");
+        let mut reader = hub.subscribe(key());
+        let mut single = hub.subscribe(key());
+        reader.send_from_files(true);
+        single.send_from_files(true);
+        publish_gops(&mut p, t, 1);
+        let a = sent(&mut single, 0);
+        let b = sent(&mut reader, 1 << 20);
+        assert_eq!(a.seq, b.seq);
+        // The cached GOP, written when the first reader came, and the next one, end to end.
+        assert_eq!((b.singles, b.runs), (1, 1));
+        let _ = sent(&mut copier, 0);
+
+        let big = || Frame::video(0, vec![0x27; SEGMENT_SIZE as usize / 3].into());
+        for _ in 0..4 {
+            p.push(big()).unwrap();
+        }
+        let a = sent(&mut single, 0);
+        let b = sent(&mut reader, 1 << 30);
+        assert_eq!(a.seq, b.seq);
+        assert_eq!(
+            (b.singles, b.runs),
+            (0, 2),
+            "a new segment starts a new run"
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::frame::{Frame, FrameKind};
-use super::frame_file::FrameFile;
+use super::frame_file::{FileSlot, FrameFile};
 use super::timeline::Timeline;
 use super::{HubConfig, ReleasePolicy};
 
@@ -45,6 +45,43 @@ pub(crate) struct Slot {
     /// Cost of everything pushed before this slot.
     pub start_bytes: u64,
     pub cost: u64,
+    /// For a frame in the frame file: the first slot of the run of frames of its session that
+    /// lie end to end in the file up to it ([`NO_RUN`] for anything else). A run is a stretch
+    /// of consecutive slots and every slot after it starts later, so a player finds where its
+    /// run ends by bisection.
+    pub run_start: u64,
+}
+
+/// [`Slot::run_start`] of a slot that is not in the frame file.
+const NO_RUN: u64 = u64::MAX;
+
+impl Slot {
+    fn file_frame(&self) -> Option<&super::FileSlot> {
+        match &self.entry {
+            Entry::Frame(f) => f.file(),
+            _ => None,
+        }
+    }
+}
+
+/// The run a slot at `seq` belongs to, given the slot before it (see [`Slot::run_start`]).
+fn run_start(prev: Option<&Slot>, seq: u64, entry: &Entry, session: u64) -> u64 {
+    let Entry::Frame(frame) = entry else {
+        return NO_RUN;
+    };
+    let Some(file) = frame.file() else {
+        return NO_RUN;
+    };
+    match prev {
+        Some(p)
+            if p.run_start != NO_RUN
+                && p.session == session
+                && p.file_frame().is_some_and(|f| f.is_followed_by(file)) =>
+        {
+            p.run_start
+        }
+        _ => seq,
+    }
 }
 
 /// A header kept for new players, with the ring position it was pushed at.
@@ -186,6 +223,18 @@ impl StreamState {
                 frame.write_to(&mut self.frame_file);
             }
         }
+        // Those frames are in the file now: link their runs.
+        for i in skip..self.slots.len() {
+            let seq = self.base + i as u64;
+            let slot = &self.slots[i];
+            let start = run_start(
+                i.checked_sub(1).map(|p| &self.slots[p]),
+                seq,
+                &slot.entry,
+                slot.session,
+            );
+            self.slots[i].run_start = start;
+        }
     }
 
     /// Starts publisher session `session`.
@@ -296,12 +345,14 @@ impl StreamState {
             self.released = self.head() + 1;
             self.held_since = None;
         }
+        let run_start = run_start(self.slots.back(), self.head(), &entry, session);
         self.slots.push_back(Slot {
             entry,
             session,
             ts: self.timeline.now(),
             start_bytes: self.total_bytes,
             cost,
+            run_start,
         });
         self.total_bytes += cost;
         self.ring_bytes += cost;
@@ -331,6 +382,33 @@ impl StreamState {
             self.slots.pop_front();
             self.base += 1;
         }
+    }
+
+    /// The released frames of `session` from `cursor` on that lie end to end in the frame
+    /// file, as one piece of the file, and the slot after them: at least the frame at
+    /// `cursor`, then as many as keep the run within `max_cost` (see [`Slot::cost`]). `None`
+    /// when the slot at `cursor` is not such a frame.
+    pub fn file_run(&self, cursor: u64, session: u64, max_cost: u64) -> Option<(u64, FileSlot)> {
+        let first = self.slot(cursor)?;
+        if first.run_start == NO_RUN || first.session != session || cursor >= self.released {
+            return None;
+        }
+        let limit = first.start_bytes.saturating_add(max_cost);
+        let in_run = |s: &Slot| s.run_start <= cursor && s.start_bytes + s.cost <= limit;
+        // The run ends at the first slot (after `cursor`) not in it; both tests only turn
+        // from true to false along the ring.
+        let (mut lo, mut hi) = (cursor + 1, self.released);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if self.slot(mid - 1).is_some_and(in_run) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let last = self.slot(lo - 1)?.file_frame()?;
+        let run = first.file_frame()?.through(last)?;
+        Some((lo, run))
     }
 
     /// Whether a player whose next slot is `cursor` is too far behind: out of the ring, or

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::frame::Frame;
+use super::frame_file::FileSlot;
 use super::ring::{Entry, StreamState};
 use super::{HubShared, Stream, StreamKey};
 
@@ -151,6 +152,32 @@ impl Subscription {
                 return Delivery::NotFound;
             }
         }
+    }
+
+    /// The frames ready now that lie end to end in the stream's frame file, as one piece of
+    /// it, when nothing else comes first: what [`try_next`](Self::try_next) would return as
+    /// frames one by one, for a player that sends every frame of the stream from the file as
+    /// it is (see [`Frame::file_slot`]; the caller checks that). At least one frame, then as
+    /// many as `max_bytes` allows. `None` when the next delivery is anything else (a publisher
+    /// event, a skip, a frame to leave out or one not in the file): take it with `try_next`.
+    pub fn try_next_run(&mut self, max_bytes: usize) -> Option<FileSlot> {
+        let pos = &mut self.pos;
+        if !self.reads_files || !pos.pending.is_empty() || pos.not_found || pos.need_keyframe {
+            return None;
+        }
+        let session = pos.session?;
+        let st = self.stream.state.read();
+        if st.lag(pos.cursor, &self.hub.config) {
+            return None;
+        }
+        let (next, run) = st.file_run(pos.cursor, session, max_bytes as u64)?;
+        pos.cursor = next;
+        Some(run)
+    }
+
+    /// The chunk size of the frames' shared serialization (see [`Frame::file_slot`]).
+    pub fn shared_chunk_size(&self) -> u32 {
+        self.hub.config.chunk_size
     }
 
     /// The next delivery if one is ready now. A connection can drain these after `next()` to
