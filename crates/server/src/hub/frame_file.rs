@@ -175,6 +175,13 @@ mod tests {
         assert!(!b.is_followed_by(&a));
         assert_eq!(read_back(&a), b"first frame");
         assert_eq!(read_back(&b), b"second");
+        // Both as one piece, and the rest of it from a point (a socket that stopped taking
+        // `sendfile` part way goes on from memory).
+        let both = a.through(&b).unwrap();
+        assert_eq!(both.read(0).unwrap(), &b"first framesecond"[..]);
+        assert_eq!(both.read(6).unwrap(), &b"framesecond"[..]);
+        assert_eq!(both.read(both.len).unwrap(), &b""[..]);
+        assert!(b.through(&a).is_none(), "backwards");
     }
 
     #[test]
