@@ -38,8 +38,28 @@ fn runtime() -> tokio::runtime::Runtime {
 fn ffmpeg_and_rtmpdump_play_what_ffmpeg_publishes_losslessly() {
     require_tools!("ffmpeg", "rtmpdump");
     let dir = TempDir::new("lossless");
+    players_get_every_frame_after_joining_late(&dir, &[]);
+}
+
+/// With merged writes a player is sent a third of a second of frames at a time, taken from
+/// the stream's memory file as one run: still every frame, in order, from a keyframe.
+#[test]
+fn merged_writes_play_losslessly() {
+    require_tools!("ffmpeg", "rtmpdump");
+    let dir = TempDir::new("lossless-merged");
+    let config = support::write_config(
+        &dir,
+        "merged.toml",
+        "[player_queue]\nmerged_write_ms = 350\n",
+    );
+    players_get_every_frame_after_joining_late(&dir, &["--config", config.to_str().unwrap()]);
+}
+
+/// ffmpeg publishes 8 s; ffmpeg and rtmpdump join after 1.5 s and play 3 s from the GOP
+/// cache on: each gets a contiguous run of the source's frames starting at a keyframe.
+fn players_get_every_frame_after_joining_late(dir: &TempDir, server_args: &[&str]) {
     let src = make_source(dir.path(), Media::AudioVideo, 8);
-    let server = ServerProcess::start(&[]);
+    let server = ServerProcess::start(server_args);
     let url = server.url("livestream");
     let mut publisher = ffmpeg_publish(&src, &url);
     // Join late: the players start from the GOP cache, in the middle of the stream.
