@@ -99,14 +99,18 @@ impl FlvSource {
             return Some(h);
         }
         while !self.done {
-            let delivery = match self.pending.pop_front() {
+            // What is ready goes without a wait (the HTTP body is polled again at once while
+            // its write buffer has room); shutdown is looked at when nothing is.
+            let ready = self.pending.pop_front().or_else(|| self.sub.try_next());
+            let delivery = match ready {
                 Some(d) => d,
                 None => tokio::select! {
-                    d = self.sub.next() => d,
+                    biased;
                     () = shutdown_signal(&mut self.shutdown) => {
                         self.done = true;
                         break;
                     }
+                    d = self.sub.next() => d,
                 },
             };
             match delivery {
