@@ -160,10 +160,7 @@ mod tests {
     use super::*;
 
     fn read_back(slot: &FileSlot) -> Vec<u8> {
-        let mut buf = vec![0; slot.len];
-        let n = rustix::io::pread(slot.segment.fd(), &mut buf, slot.offset).unwrap();
-        buf.truncate(n);
-        buf
+        slot.read(0).unwrap().to_vec()
     }
 
     #[test]
@@ -338,7 +335,7 @@ mod tests {
             if run_bytes > 0
                 && let Some(run) = sub.try_next_run(run_bytes)
             {
-                bytes.extend(run.read(0).unwrap());
+                bytes.extend(read_back(&run));
                 out.runs += 1;
                 continue;
             }

@@ -56,7 +56,7 @@ pub(crate) struct Slot {
 const NO_RUN: u64 = u64::MAX;
 
 impl Slot {
-    fn file_frame(&self) -> Option<&super::FileSlot> {
+    fn file_frame(&self) -> Option<&FileSlot> {
         match &self.entry {
             Entry::Frame(f) => f.file(),
             _ => None,
