@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
+use futures_util::SinkExt;
 use bytes::Bytes;
 use rtmpkit_proto::flv::{FlvHeader, FlvWriter, FrameType, ScriptData};
 use tokio::sync::watch;
@@ -95,34 +96,60 @@ impl FlvSource {
 
     /// The next bytes to send; `None` at the end of the stream.
     pub async fn next_chunk(&mut self) -> Option<Bytes> {
+        loop {
+            // What is ready goes without a wait (the HTTP body is polled again at once while
+            // its write buffer has room); shutdown is looked at when nothing is.
+            if let Some(chunk) = self.ready_chunk() {
+                return Some(chunk);
+            }
+            if self.done {
+                return None;
+            }
+            let delivery = tokio::select! {
+                biased;
+                () = shutdown_signal(&mut self.shutdown) => {
+                    self.done = true;
+                    return None;
+                }
+                d = self.sub.next() => d,
+            };
+            if let Some(tag) = self.tag(delivery) {
+                return Some(tag);
+            }
+        }
+    }
+
+    /// The next bytes to send if they are ready now.
+    pub fn ready_chunk(&mut self) -> Option<Bytes> {
         if let Some(h) = self.header.take() {
             return Some(h);
         }
         while !self.done {
-            // What is ready goes without a wait (the HTTP body is polled again at once while
-            // its write buffer has room); shutdown is looked at when nothing is.
-            let ready = self.pending.pop_front().or_else(|| self.sub.try_next());
-            let delivery = match ready {
-                Some(d) => d,
-                None => tokio::select! {
-                    biased;
-                    () = shutdown_signal(&mut self.shutdown) => {
-                        self.done = true;
-                        break;
-                    }
-                    d = self.sub.next() => d,
-                },
-            };
-            match delivery {
-                Delivery::Frame(f) => match f.flv_tag() {
-                    Some(tag) => return Some(tag),
-                    None => self.dropped += 1,
-                },
-                Delivery::PublisherJoined | Delivery::Skipped(_) => {}
-                Delivery::PublisherLeft | Delivery::NotFound => self.done = true,
+            let delivery = self.pending.pop_front().or_else(|| self.sub.try_next())?;
+            if let Some(tag) = self.tag(delivery) {
+                return Some(tag);
             }
         }
         None
+    }
+
+    /// What a delivery puts on the wire: a frame's tag; nothing for an event (the publisher
+    /// leaving ends the stream) or for a frame no FLV tag can hold.
+    fn tag(&mut self, delivery: Delivery) -> Option<Bytes> {
+        match delivery {
+            Delivery::Frame(f) => {
+                let tag = f.flv_tag();
+                if tag.is_none() {
+                    self.dropped += 1;
+                }
+                tag
+            }
+            Delivery::PublisherJoined | Delivery::Skipped(_) => None,
+            Delivery::PublisherLeft | Delivery::NotFound => {
+                self.done = true;
+                None
+            }
+        }
     }
 
     pub fn key(&self) -> &StreamKey {
@@ -176,7 +203,15 @@ pub(crate) async fn websocket_session(mut socket: WebSocket, mut source: FlvSour
             },
         };
         let Some(chunk) = chunk else { break };
-        if socket.send(Message::Binary(chunk)).await.is_err() {
+        // Frames released together go out in one write.
+        let mut chunk = Some(chunk);
+        while let Some(c) = chunk {
+            if socket.feed(Message::Binary(c)).await.is_err() {
+                return;
+            }
+            chunk = source.ready_chunk();
+        }
+        if socket.flush().await.is_err() {
             return;
         }
     }
