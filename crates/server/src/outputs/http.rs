@@ -26,6 +26,14 @@ use crate::hub::{Hub, StreamKey};
 
 /// How often a playlist request that waits for the first segment looks again.
 const PLAYLIST_POLL: Duration = Duration::from_millis(100);
+/// A WebSocket-FLV viewer's read buffer and largest message. Viewers send next to nothing
+/// (pings, a close); the library's default 128 KiB buffer is filled with zeros before every
+/// read attempt, which is made at every wake-up of the viewer's task.
+const WS_READ_BUFFER: usize = 4 * 1024;
+const WS_MAX_MESSAGE: usize = 64 * 1024;
+/// Bytes of frames a WebSocket-FLV viewer's connection gathers before writing them, however
+/// many are ready (by default 128 KiB, a buffer every viewer keeps after its first burst).
+const WS_WRITE_BUFFER: usize = 16 * 1024;
 
 #[derive(Clone)]
 struct HttpState {
@@ -160,7 +168,12 @@ async fn flv(st: HttpState, key: StreamKey, ws: Option<WebSocketUpgrade>) -> Res
     };
     tracing::debug!(stream = %source.key(), websocket = ws.is_some(), "flv viewer");
     if let Some(ws) = ws {
-        return ws.on_upgrade(move |socket| websocket_session(socket, source));
+        return ws
+            .read_buffer_size(WS_READ_BUFFER)
+            .write_buffer_size(WS_WRITE_BUFFER)
+            .max_message_size(WS_MAX_MESSAGE)
+            .max_frame_size(WS_MAX_MESSAGE)
+            .on_upgrade(move |socket| websocket_session(socket, source));
     }
     let body = futures_util::stream::unfold(source, |mut source| async move {
         let chunk = source.next_chunk().await?;
