@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::SinkExt;
 use bytes::Bytes;
+use futures_util::SinkExt;
 use rtmpkit_proto::flv::{FlvHeader, FlvWriter, FrameType, ScriptData};
 use tokio::sync::watch;
 
