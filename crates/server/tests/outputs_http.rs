@@ -134,6 +134,83 @@ async fn unknown_streams_get_json_404_and_cors_preflight_works() {
     server.shutdown().await;
 }
 
+/// A WebSocket-FLV viewer that sends more than a viewer may (64 KiB in one message) is
+/// disconnected; the other viewer of the stream goes on receiving frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_websocket_message_closes_only_that_viewer() {
+    use futures_util::SinkExt;
+    use rtmpkit_server::hub::PublishOptions;
+
+    let config = Arc::new(test_config());
+    let hub = hub_for(&config);
+    let server = HttpServer::start(&hub, config).await;
+    let key = StreamKey::new("live", "ws");
+    let mut publisher = hub.publish(key.clone(), PublishOptions::default()).unwrap();
+    let video = |ts: u32, key_frame: bool| {
+        let first = if key_frame { 0x17 } else { 0x27 };
+        Frame::new(
+            FrameKind::Video,
+            ts,
+            Bytes::from(vec![first, 1, 0, 0, 0, 0x65, 0x88]),
+        )
+    };
+    let seq = Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0]);
+    publisher
+        .push(Frame::new(FrameKind::Video, 0, seq))
+        .unwrap();
+    publisher.push(video(0, true)).unwrap();
+    let url = format!("ws://{}/live/ws.flv", server.addr);
+    let (mut rude, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    let (mut polite, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    /// The next binary message; `Err(true)` when the connection ends, `Err(false)` when
+    /// nothing comes for 2 s.
+    async fn next_binary(
+        socket: &mut (
+                 impl futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+                 + Unpin
+             ),
+    ) -> Result<Bytes, bool> {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(2), socket.next()).await;
+            match next.map_err(|_| false)? {
+                Some(Ok(Message::Binary(b))) => return Ok(b),
+                None | Some(Ok(Message::Close(_))) | Some(Err(_)) => return Err(true),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+    for socket in [&mut rude, &mut polite] {
+        let header = next_binary(socket).await.unwrap();
+        assert_eq!(&header[..3], b"FLV");
+    }
+
+    rude.send(Message::Binary(vec![0u8; 100 * 1024].into()))
+        .await
+        .unwrap();
+    // The server ends that connection: whatever was on its way, then the end.
+    let ended = loop {
+        match next_binary(&mut rude).await {
+            Ok(_) => {}
+            Err(ended) => break ended,
+        }
+    };
+    assert!(ended, "the viewer that sent 100 KiB is still connected");
+    for i in 1..=5 {
+        publisher.push(video(40 * i, false)).unwrap();
+    }
+    for _ in 0..2 + 5 {
+        assert!(
+            next_binary(&mut polite).await.is_ok(),
+            "the other viewer goes on"
+        );
+    }
+    server.shutdown().await;
+}
+
 /// Fetches the playlist until it ends; returns its text.
 async fn ended_playlist(server: &HttpServer, path: &str) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
