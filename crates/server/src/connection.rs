@@ -134,6 +134,15 @@ struct Playing {
     first_media_ts: Option<u32>,
 }
 
+impl Playing {
+    /// Whether every frame the hub delivers goes out as it is: none of the filters of
+    /// [`Connection::on_delivery`] applies now, so frames may be taken in runs
+    /// ([`Connection::take_file_run`]). A filter added there must turn this off.
+    fn takes_every_frame(&self) -> bool {
+        self.audio && self.video && !self.need_keyframe && self.duration_ms.is_none()
+    }
+}
+
 struct Publishing {
     stream_id: u32,
     publisher: Publisher,
@@ -462,10 +471,7 @@ impl Connection {
             return false;
         };
         let as_filed = self.send_files
-            && p.audio
-            && p.video
-            && !p.need_keyframe
-            && p.duration_ms.is_none()
+            && p.takes_every_frame()
             && p.stream_id == SHARED_STREAM_ID
             && self.session.chunk_size() == p.subscription.shared_chunk_size();
         if !as_filed {
@@ -696,6 +702,7 @@ impl Connection {
                 }
             }
             Delivery::Frame(frame) => {
+                // Each filter here has its part in `Playing::takes_every_frame`.
                 let kind = frame.kind();
                 let wanted = match kind {
                     FrameKind::Audio => p.audio,

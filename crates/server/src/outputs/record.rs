@@ -131,8 +131,8 @@ struct Recorder {
     /// Set when the current file should end at the next boundary, or when opening failed
     /// (then nothing is recorded until the next session).
     failed: bool,
-    /// The stamp of the last file's name; the next one is later.
-    last_stamp_ms: Option<u64>,
+    /// The earliest stamp the next file's name may have: after the last one's.
+    next_stamp_ms: u64,
 }
 
 impl Recorder {
@@ -181,10 +181,9 @@ impl Recorder {
     }
 
     async fn open(&mut self, base_ms: u64) {
-        let not_before = self.last_stamp_ms.map_or(0, |ms| ms + 1);
-        let (path, file) = match create_file(&self.dir, &self.key.name, not_before).await {
+        let (path, file) = match create_file(&self.dir, &self.key.name, self.next_stamp_ms).await {
             Ok((path, file, stamp)) => {
-                self.last_stamp_ms = Some(stamp);
+                self.next_stamp_ms = stamp + 1;
                 (path, file)
             }
             Err(e) => {
@@ -251,7 +250,7 @@ pub(crate) async fn run_recorder(
         headers: Headers::default(),
         file: None,
         failed: false,
-        last_stamp_ms: None,
+        next_stamp_ms: 0,
     };
     let mut sub = hub.subscribe(key);
     let mut joined = false;
@@ -282,13 +281,12 @@ mod tests {
     async fn files_created_in_one_burst_sort_in_creation_order() {
         let dir = std::env::temp_dir().join(format!("rtmpkit-record-names-{}", std::process::id()));
         let mut names = Vec::new();
-        let mut last = None;
+        let mut not_before = 0;
         // Far more files than milliseconds pass: each must still get a later stamp.
         for _ in 0..50 {
-            let not_before = last.map_or(0, |ms: u64| ms + 1);
             let (path, _file, stamp) = create_file(&dir, "cam", not_before).await.unwrap();
             assert!(stamp >= not_before);
-            last = Some(stamp);
+            not_before = stamp + 1;
             names.push(path.file_name().unwrap().to_string_lossy().into_owned());
         }
         let mut sorted = names.clone();
@@ -300,9 +298,7 @@ mod tests {
                 .all(|n| n.starts_with("cam-") && n.ends_with(".flv"))
         );
         // A name someone else holds gets a suffix rather than failing or overwriting.
-        let (taken, _f, stamp) = create_file(&dir, "cam", last.unwrap() + 1000)
-            .await
-            .unwrap();
+        let (taken, _f, stamp) = create_file(&dir, "cam", not_before + 1000).await.unwrap();
         let (other, _f, again) = create_file(&dir, "cam", stamp).await.unwrap();
         assert_eq!(again, stamp);
         assert_ne!(taken, other);
