@@ -44,4 +44,7 @@ pub enum BenchError {
     /// The server process named by --server-pid cannot be observed.
     #[error("server process {0}: {1}")]
     Server(u32, std::io::Error),
+    /// The core named by --server-core cannot be observed.
+    #[error("core {0}: {1}")]
+    ServerCore(usize, std::io::Error),
 }

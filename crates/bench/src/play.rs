@@ -93,6 +93,8 @@ pub struct PlayConfig {
     pub read_buffer: usize,
     /// The server process, to report its CPU per GB and memory per player.
     pub server_pid: Option<u32>,
+    /// The core the server is pinned to alone, to report its busy time per GB.
+    pub server_core: Option<usize>,
 }
 
 impl PlayConfig {
@@ -111,6 +113,7 @@ impl PlayConfig {
             behind_threshold: Duration::from_secs(1),
             read_buffer: 16 * 1024,
             server_pid: None,
+            server_core: None,
         })
     }
 }
@@ -288,6 +291,9 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         Some(pid) => Some(procstat::sample(pid).map_err(|e| BenchError::Server(pid, e))?),
         None => None,
     };
+    if let Some(core) = config.server_core {
+        procstat::core_busy_s(core).map_err(|e| BenchError::ServerCore(core, e))?;
+    }
     let (phase_tx, phase_rx) = watch::channel(Phase::Ramp);
     let ctx = Arc::new(PlayerCtx {
         clock,
@@ -339,6 +345,10 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         Some(pid) => procstat::sample(pid).ok(),
         None => None,
     };
+    let core_start = match config.server_core {
+        Some(core) => procstat::core_busy_s(core).ok(),
+        None => None,
+    };
     let _ = phase_tx.send(Phase::Window);
     let window_open = clock.now_us();
     tokio::time::sleep(config.window).await;
@@ -346,6 +356,9 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         Some(pid) => procstat::sample(pid).ok(),
         None => None,
     };
+    let core_end = config
+        .server_core
+        .and_then(|core| procstat::core_busy_s(core).ok());
     let bench_end = procstat::sample(own).ok();
     let window_end_us = clock.now_us();
     let _ = phase_tx.send(Phase::Done);
@@ -372,6 +385,10 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         bench_cpu_s: match (bench_start, bench_end) {
             (Some(a), Some(b)) => b.cpu_s - a.cpu_s,
             _ => 0.0,
+        },
+        server_core: match (config.server_core, core_start, core_end) {
+            (Some(core), Some(a), Some(b)) => Some((core, b - a)),
+            _ => None,
         },
     };
     let usage = |connected: usize, bytes: u64| -> Option<ServerUsage> {

@@ -54,6 +54,37 @@ fn vm_rss_kib(status: &str) -> Option<u64> {
         .ok()
 }
 
+/// Busy time of CPU `core` so far, seconds: user, nice, system, irq and softirq time from
+/// `/proc/stat`, whichever process or interrupt it went to. With a server pinned alone to a
+/// core, this counts the network work done for it outside its own process time (packets
+/// received for its sockets, processed in softirq while the core idles or in `ksoftirqd`).
+pub fn core_busy_s(core: usize) -> io::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let ticks = core_busy_ticks(&stat, core).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("/proc/stat: no line for cpu{core}"),
+        )
+    })?;
+    Ok(ticks as f64 / clock_ticks_per_second())
+}
+
+/// Fields 1, 2, 3, 6 and 7 (user, nice, system, irq, softirq) of the `cpuN` line; idle,
+/// iowait and steal are not the core's work, guest time is already in user.
+fn core_busy_ticks(stat: &str, core: usize) -> Option<u64> {
+    let name = format!("cpu{core}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let at = |i: usize| fields.get(i).copied();
+    Some(at(0)? + at(1)? + at(2)? + at(5)? + at(6)?)
+}
+
 fn clock_ticks_per_second() -> f64 {
     // SAFETY: sysconf only reads a configuration value.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -94,6 +125,20 @@ mod tests {
         let status = "Name:\trtmpkit\nVmPeak:\t  9000 kB\nVmRSS:\t    5120 kB\n";
         assert_eq!(vm_rss_kib(status), Some(5120));
         assert_eq!(vm_rss_kib("Name: x\n"), None);
+    }
+
+    #[test]
+    fn parses_a_cores_busy_time() {
+        let stat = "cpu  900 0 900 9000 0 0 0 0 0 0\n\
+                    cpu0 100 2 30 5000 7 4 5 60 0 0\n\
+                    cpu1 800 0 870 4000 0 0 0 0 0 0\n\
+                    intr 12345\n";
+        assert_eq!(core_busy_ticks(stat, 0), Some(100 + 2 + 30 + 4 + 5));
+        assert_eq!(core_busy_ticks(stat, 1), Some(1670));
+        assert_eq!(core_busy_ticks(stat, 2), None);
+        assert_eq!(core_busy_ticks("cpu0 1 2 x\n", 0), None);
+        assert_eq!(core_busy_ticks("cpu0 1 2 3\n", 0), None);
+        assert!(core_busy_s(0).unwrap() > 0.0);
     }
 
     #[test]

@@ -79,6 +79,16 @@ pub struct ServerUsage {
     pub rss_per_player_kib: Option<f64>,
 }
 
+/// The busy time of the core the server is pinned to over the window (from `/proc/stat`):
+/// its process time plus the network work done for it outside the process.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CoreUsage {
+    pub core: usize,
+    pub busy_s: f64,
+    /// `busy_s` per GB the players received in the window.
+    pub busy_s_per_gb: Option<f64>,
+}
+
 /// How one player's run ended.
 #[derive(Debug, Clone)]
 pub struct PlayerOutcome {
@@ -134,6 +144,8 @@ pub struct PlayReport {
     /// `rtmpkit bench publish`); `None` when the stream carries none.
     pub latency_ms: Option<Percentiles>,
     pub server: Option<ServerUsage>,
+    /// The server's core (`--server-core`).
+    pub server_core: Option<CoreUsage>,
     /// CPU seconds this process used in the window (to see whether the load generator kept up).
     pub bench_cpu_s: f64,
 }
@@ -150,6 +162,8 @@ pub struct RunFacts {
     pub window_end_us: u64,
     pub behind_threshold_ms: u64,
     pub bench_cpu_s: f64,
+    /// The server's core and its busy seconds in the window.
+    pub server_core: Option<(usize, f64)>,
 }
 
 impl PlayReport {
@@ -228,6 +242,11 @@ impl PlayReport {
             lag_ms: Percentiles::of_us(&mut lags),
             latency_ms: Percentiles::of_us(&mut latency),
             server,
+            server_core: facts.server_core.map(|(core, busy_s)| CoreUsage {
+                core,
+                busy_s,
+                busy_s_per_gb: (bytes_received > 0).then(|| busy_s / (bytes_received as f64 / 1e9)),
+            }),
             bench_cpu_s: facts.bench_cpu_s,
         }
     }
@@ -326,6 +345,16 @@ impl PlayReport {
                 format!("{} KiB → {} KiB: {per_player}", u.rss_before_kib, u.rss_kib),
             );
         }
+        if let Some(c) = &self.server_core {
+            let per_gb = c
+                .busy_s_per_gb
+                .map_or("-".to_owned(), |v| format!("{v:.2} s/GB"));
+            row(
+                &mut s,
+                "server core",
+                format!("cpu{} busy {:.2} s: {per_gb}", c.core, c.busy_s),
+            );
+        }
         row(&mut s, "bench cpu", format!("{:.2} s", self.bench_cpu_s));
         s
     }
@@ -377,6 +406,7 @@ mod tests {
             window_end_us: 2_000_000,
             behind_threshold_ms: 500,
             bench_cpu_s: 0.1,
+            server_core: Some((1, 0.6)),
         };
         let good = playing(&[(0, 1_000_000), (1000, 1_990_000)]);
         // Stopped receiving a second before the end.
@@ -401,8 +431,16 @@ mod tests {
         let after_play = r.first_frame_after_play_ms.unwrap();
         assert_eq!((after_play.samples, after_play.max), (2, 999.99));
         assert!(r.latency_ms.is_none());
+        let core = r.server_core.unwrap();
+        assert_eq!((core.core, core.busy_s), (1, 0.6));
+        assert!((core.busy_s_per_gb.unwrap() - 0.6 / 3e-6).abs() < 1e-3);
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(json["connected"], 2);
+        assert!(
+            r.to_table().contains("cpu1 busy 0.60 s"),
+            "{}",
+            r.to_table()
+        );
         assert!(
             r.to_table().contains("2 connected, 1 failed"),
             "{}",

@@ -73,6 +73,11 @@ struct PlayArgs {
     /// memory per player (Linux /proc).
     #[arg(long, value_name = "PID")]
     server_pid: Option<u32>,
+    /// The core the server is pinned to, alone: report that core's busy time per GB
+    /// delivered, which also counts network work done for the server outside its process
+    /// (Linux /proc/stat).
+    #[arg(long, value_name = "N")]
+    server_core: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +165,7 @@ async fn play(args: PlayArgs, json: bool) -> anyhow::Result<ExitCode> {
     config.behind_threshold = Duration::from_millis(args.behind_ms);
     config.read_buffer = args.read_buffer;
     config.server_pid = args.server_pid;
+    config.server_core = args.server_core;
     let report = run_play(config).await?;
     emit(if json {
         report.to_json() + "\n"

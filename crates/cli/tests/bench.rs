@@ -59,6 +59,7 @@ fn bench_play_reports_players_bitrate_and_latency() {
         ])
         .args(["--duration", "3", "--warmup", "0.5"])
         .args(["--server-pid", &server.pid().to_string()])
+        .args(["--server-core", "0"])
         .output()
         .expect("run rtmpkit bench play");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -96,6 +97,11 @@ fn bench_play_reports_players_bitrate_and_latency() {
     assert_eq!(server_usage["pid"], server.pid());
     assert!(server_usage["gb_delivered"].as_f64().unwrap() > 0.0);
     assert!(server_usage["rss_kib"].as_u64().unwrap() > 0);
+    // Core 0 is whatever ran there (not pinned here): only that it was read and divided.
+    let core = &report["server_core"];
+    assert_eq!(core["core"], 0, "{report:#}");
+    assert!(core["busy_s"].as_f64().unwrap() >= 0.0, "{report:#}");
+    assert!(core["busy_s_per_gb"].as_f64().is_some(), "{report:#}");
 
     let published = publisher.wait_with_output().expect("bench publish ends");
     assert!(published.status.success());
