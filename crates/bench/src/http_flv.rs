@@ -1,11 +1,13 @@
 //! The HTTP-FLV player: one `GET`, the response head, chunked transfer decoding and an FLV
 //! tag scanner that looks at the first bytes of each tag and skips the rest, never copying a
-//! payload.
+//! payload. With a `ws://` URL it is a WebSocket-FLV player (what flv.js and mpegts.js do in
+//! a browser): the same `GET` as a WebSocket upgrade, then the FLV stream in binary messages.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::http_wire::{
-    ChunkedDecoder, FlvScanner, Framing, HttpFlvError, ResponseHead, ScannedTag,
+    ChunkedDecoder, FlvScanner, Framing, HttpFlvError, ResponseHead, ScannedTag, WsDecoder,
+    WsProgress, websocket_accept,
 };
 use crate::play::{PlayerCtx, PlayerSlot, Stage};
 use crate::report::PlayerOutcome;
@@ -18,12 +20,17 @@ pub struct HttpUrl {
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,
+    /// `ws://`: the stream comes over a WebSocket.
+    pub websocket: bool,
 }
 
 impl HttpUrl {
-    /// Parses `http://host[:port]/path`.
+    /// Parses `http://host[:port]/path` or `ws://host[:port]/path`.
     pub fn parse(url: &str) -> Option<HttpUrl> {
-        let rest = url.strip_prefix("http://")?;
+        let (rest, websocket) = match url.strip_prefix("ws://") {
+            Some(rest) => (rest, true),
+            None => (url.strip_prefix("http://")?, false),
+        };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -46,6 +53,7 @@ impl HttpUrl {
             host: host.to_owned(),
             port,
             path: path.to_owned(),
+            websocket,
         })
     }
 
@@ -75,6 +83,7 @@ enum Body {
     Chunked(ChunkedDecoder),
     Length(u64),
     UntilClose,
+    WebSocket(WsDecoder),
 }
 
 /// Runs one HTTP-FLV player until the run ends.
@@ -109,9 +118,15 @@ async fn play(
         Err(_) => return Err((Stage::Setup, "timeout: connect".to_owned())),
     };
     let host = host_header(&url.host, url.port);
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: rtmpkit-bench\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    );
+    let key = url.websocket.then(websocket_key);
+    let request = match &key {
+        None => format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: rtmpkit-bench\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        ),
+        Some(key) => format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: rtmpkit-bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ),
+    };
     if let Err(e) = socket.write_all(request.as_bytes()).await {
         return Err((Stage::Setup, format!("write: {}", e.kind())));
     }
@@ -153,16 +168,22 @@ async fn play(
             let Some((response, used)) = parsed else {
                 continue;
             };
-            if response.status != 200 {
-                return Err((
-                    Stage::Setup,
-                    HttpFlvError::Status(response.status).to_string(),
-                ));
-            }
-            body = Some(match response.framing {
-                Framing::Chunked => Body::Chunked(ChunkedDecoder::default()),
-                Framing::Length(n) => Body::Length(n),
-                Framing::UntilClose => Body::UntilClose,
+            body = Some(match &key {
+                None if response.status != 200 => {
+                    return Err((
+                        Stage::Setup,
+                        HttpFlvError::Status(response.status).to_string(),
+                    ));
+                }
+                None => match response.framing {
+                    Framing::Chunked => Body::Chunked(ChunkedDecoder::default()),
+                    Framing::Length(n) => Body::Length(n),
+                    Framing::UntilClose => Body::UntilClose,
+                },
+                Some(key) => {
+                    check_upgrade(&response, key).map_err(|e| (Stage::Setup, e.to_string()))?;
+                    Body::WebSocket(WsDecoder::default())
+                }
             });
             slot.ready();
             // What followed the head in this read is body.
@@ -196,10 +217,49 @@ async fn play(
                 scanner.push(&data[..k], &mut on_tag)
             }
             Some(Body::UntilClose) => scanner.push(data, &mut on_tag),
+            Some(Body::WebSocket(d)) => {
+                let mut err = Ok(());
+                let decoded = d.decode(data, |piece| {
+                    if err.is_ok() {
+                        err = scanner.push(piece, &mut on_tag);
+                    }
+                });
+                match decoded {
+                    // The server ends the stream (its publisher left, or it shuts down).
+                    Ok(WsProgress::Closed) => {
+                        err.map_err(|e| (Stage::Playing, e.to_string()))?;
+                        return Err((Stage::Playing, "closed by server".to_owned()));
+                    }
+                    Ok(WsProgress::Open) => err,
+                    Err(e) => Err(e),
+                }
+            }
             None => Ok(()),
         };
         scanned.map_err(|e| (Stage::Playing, e.to_string()))?;
     }
+}
+
+/// A fresh `Sec-WebSocket-Key`: 16 random bytes in base64.
+fn websocket_key() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>())
+}
+
+/// The server must switch protocols and prove it read our key.
+fn check_upgrade(response: &ResponseHead, key: &str) -> Result<(), HttpFlvError> {
+    if response.status != 101 {
+        return Err(HttpFlvError::Handshake(format!(
+            "HTTP {} instead of 101",
+            response.status
+        )));
+    }
+    if response.websocket_accept.as_deref() != Some(websocket_accept(key).as_str()) {
+        return Err(HttpFlvError::Handshake(
+            "wrong or missing Sec-WebSocket-Accept".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// The Host header: the URL's host and port.
@@ -215,6 +275,27 @@ fn host_header(host: &str, port: u16) -> String {
 mod tests {
     use super::*;
 
+    fn upgrade(status: u16, accept: Option<&str>) -> ResponseHead {
+        ResponseHead {
+            status,
+            framing: Framing::UntilClose,
+            websocket_accept: accept.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn upgrades_are_checked() {
+        let key = websocket_key();
+        assert_eq!(key.len(), 24);
+        assert_ne!(key, websocket_key());
+        let good = websocket_accept(&key);
+        assert!(check_upgrade(&upgrade(101, Some(&good)), &key).is_ok());
+        assert!(check_upgrade(&upgrade(200, Some(&good)), &key).is_err());
+        assert!(check_upgrade(&upgrade(101, None), &key).is_err());
+        let other = websocket_accept("dGhlIHNhbXBsZSBub25jZQ==");
+        assert!(check_upgrade(&upgrade(101, Some(&other)), &key).is_err());
+    }
+
     #[test]
     fn urls() {
         let u = HttpUrl::parse("http://127.0.0.1:8080/live/bench.flv").unwrap();
@@ -228,6 +309,10 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("::1", 80));
         assert_eq!(u.path_for(0, 2), "/live/x-0?k=v");
         assert_eq!(HttpUrl::parse("rtmp://h/a/b"), None);
+        let u = HttpUrl::parse("ws://example.com/live/x.flv").unwrap();
+        assert!(u.websocket);
+        assert_eq!((u.host.as_str(), u.port), ("example.com", 80));
+        assert!(!HttpUrl::parse("http://h:1/x").unwrap().websocket);
         assert_eq!(HttpUrl::parse("http://:80/x"), None);
     }
 }

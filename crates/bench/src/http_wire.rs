@@ -1,5 +1,6 @@
 //! The bytes of an HTTP-FLV response, without I/O: the response head, chunked transfer
-//! decoding and an FLV tag scanner that keeps each tag's first bytes and skips the rest.
+//! decoding, WebSocket framing (WebSocket-FLV) and an FLV tag scanner that keeps each tag's
+//! first bytes and skips the rest.
 
 /// Longest response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -23,6 +24,10 @@ pub enum HttpFlvError {
     ChunkEnd,
     #[error("not an FLV stream (signature {0:02x?})")]
     NotFlv([u8; 3]),
+    #[error("WebSocket handshake: {0}")]
+    Handshake(String),
+    #[error("bad WebSocket frame: {0}")]
+    WsFrame(&'static str),
 }
 
 /// How the response body is delimited.
@@ -38,6 +43,8 @@ pub enum Framing {
 pub struct ResponseHead {
     pub status: u16,
     pub framing: Framing,
+    /// `Sec-WebSocket-Accept`, for an upgrade.
+    pub websocket_accept: Option<String>,
 }
 
 impl ResponseHead {
@@ -62,6 +69,7 @@ impl ResponseHead {
             .filter(|_| version.starts_with("HTTP/1."))
             .ok_or_else(|| HttpFlvError::StatusLine(status_line.to_owned()))?;
         let mut framing = Framing::UntilClose;
+        let mut websocket_accept = None;
         for line in lines {
             let Some((name, value)) = line.split_once(':') else {
                 continue;
@@ -76,9 +84,16 @@ impl ResponseHead {
                 && let Ok(n) = value.parse()
             {
                 framing = Framing::Length(n);
+            } else if name.eq_ignore_ascii_case("sec-websocket-accept") {
+                websocket_accept = Some(value.to_owned());
             }
         }
-        Ok(Some((ResponseHead { status, framing }, end + 4)))
+        let head = ResponseHead {
+            status,
+            framing,
+            websocket_accept,
+        };
+        Ok(Some((head, end + 4)))
     }
 }
 
@@ -212,6 +227,146 @@ impl ChunkState {
             len: 0,
         }
     }
+}
+
+/// What a WebSocket server sends, unframed (RFC 6455 §5.2) in place: the payload of binary
+/// data frames comes out as slices of the input, pings and pongs are skipped, a close frame
+/// ends the stream. Frames from a server are never masked, and no extension was negotiated.
+#[derive(Debug, Clone, Default)]
+pub struct WsDecoder {
+    state: WsState,
+    /// The frame header so far (2 to 10 bytes).
+    head: [u8; 10],
+    head_len: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum WsState {
+    #[default]
+    Head,
+    /// Payload bytes still to come; `data`: they are the stream's (else a control frame's).
+    Payload {
+        left: u64,
+        data: bool,
+    },
+    Closed,
+}
+
+/// What [`WsDecoder::decode`] reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WsProgress {
+    /// All the input was taken.
+    Open,
+    /// A close frame came: the stream is over, what follows it is ignored.
+    Closed,
+}
+
+impl WsDecoder {
+    /// Decodes `input`, handing each run of binary message payload to `out`.
+    pub fn decode<'a>(
+        &mut self,
+        mut input: &'a [u8],
+        mut out: impl FnMut(&'a [u8]),
+    ) -> Result<WsProgress, HttpFlvError> {
+        while !input.is_empty() {
+            match self.state {
+                WsState::Closed => break,
+                WsState::Payload { left, data } => {
+                    let n = input.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let (payload, rest) = input.split_at(n);
+                    if data {
+                        out(payload);
+                    }
+                    input = rest;
+                    self.state = if left == n as u64 {
+                        WsState::Head
+                    } else {
+                        WsState::Payload {
+                            left: left - n as u64,
+                            data,
+                        }
+                    };
+                }
+                WsState::Head => {
+                    let need = match self.head_len {
+                        0 | 1 => 2,
+                        _ => match self.head[1] & 0x7f {
+                            126 => 4,
+                            127 => 10,
+                            _ => 2,
+                        },
+                    };
+                    let n = (need - self.head_len).min(input.len());
+                    self.head[self.head_len..self.head_len + n].copy_from_slice(&input[..n]);
+                    self.head_len += n;
+                    input = &input[n..];
+                    // The length's size is known after two bytes: look again.
+                    if self.head_len == 2 && need == 2 && self.head[1] & 0x7f >= 126 {
+                        continue;
+                    }
+                    if self.head_len == need {
+                        self.head_len = 0;
+                        self.state = self.frame(need)?;
+                    }
+                }
+            }
+        }
+        Ok(if self.state == WsState::Closed {
+            WsProgress::Closed
+        } else {
+            WsProgress::Open
+        })
+    }
+
+    /// The state after a complete frame header of `len` bytes.
+    fn frame(&self, len: usize) -> Result<WsState, HttpFlvError> {
+        let (b0, b1) = (self.head[0], self.head[1]);
+        if b0 & 0x70 != 0 {
+            return Err(HttpFlvError::WsFrame("reserved bits set"));
+        }
+        if b1 & 0x80 != 0 {
+            return Err(HttpFlvError::WsFrame("masked by the server"));
+        }
+        let size = match len {
+            4 => u64::from(u16::from_be_bytes([self.head[2], self.head[3]])),
+            10 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&self.head[2..10]);
+                let size = u64::from_be_bytes(b);
+                if size >> 63 != 0 {
+                    return Err(HttpFlvError::WsFrame("length over 2^63"));
+                }
+                size
+            }
+            _ => u64::from(b1 & 0x7f),
+        };
+        let opcode = b0 & 0x0f;
+        if opcode >= 8 && (b0 & 0x80 == 0 || size > 125) {
+            return Err(HttpFlvError::WsFrame("fragmented or long control frame"));
+        }
+        let data = match opcode {
+            0 | 2 => true,
+            1 => return Err(HttpFlvError::WsFrame("text message in an FLV stream")),
+            8 => return Ok(WsState::Closed),
+            9 | 10 => false,
+            _ => return Err(HttpFlvError::WsFrame("unknown opcode")),
+        };
+        Ok(if size == 0 {
+            WsState::Head
+        } else {
+            WsState::Payload { left: size, data }
+        })
+    }
+}
+
+/// `Sec-WebSocket-Accept` for a request's `Sec-WebSocket-Key` (RFC 6455 §4.2.2).
+pub fn websocket_accept(key: &str) -> String {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    let mut sha = sha1::Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }
 
 /// One FLV tag as the scanner saw it.
@@ -410,6 +565,109 @@ mod tests {
             decode_all(&mut d, &[b"fffffffffffffffff\r\n"]),
             Err(HttpFlvError::ChunkLine)
         );
+    }
+
+    /// A server's frame (unmasked) with `opcode`, FIN set unless `more`.
+    fn ws_frame(opcode: u8, more: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![if more { opcode } else { 0x80 | opcode }];
+        match payload.len() {
+            n @ 0..=125 => out.push(n as u8),
+            n @ 126..=0xffff => {
+                out.push(126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn ws_decode(
+        d: &mut WsDecoder,
+        pieces: &[&[u8]],
+    ) -> Result<(Vec<u8>, WsProgress), HttpFlvError> {
+        let mut out = Vec::new();
+        let mut progress = WsProgress::Open;
+        for p in pieces {
+            progress = d.decode(p, |b| out.extend_from_slice(b))?;
+        }
+        Ok((out, progress))
+    }
+
+    #[test]
+    fn websocket_frames_in_any_split() {
+        let medium: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+        let large: Vec<u8> = (0..70_000u32).map(|i| (i * 7) as u8).collect();
+        let mut wire = ws_frame(2, false, b"FLV");
+        wire.extend(ws_frame(9, false, b"ping"));
+        wire.extend(ws_frame(2, true, &medium));
+        wire.extend(ws_frame(10, false, b""));
+        wire.extend(ws_frame(0, false, &large));
+        wire.extend(ws_frame(2, false, b""));
+        let close_at = wire.len();
+        wire.extend(ws_frame(8, false, &[0x03, 0xe8]));
+        wire.extend(ws_frame(2, false, b"after close"));
+        let mut expected = b"FLV".to_vec();
+        expected.extend(&medium);
+        expected.extend(&large);
+        // Every cut through the headers and the first payloads, then a sample of the rest.
+        let cuts = (0..400)
+            .chain((400..wire.len()).step_by(997))
+            .chain([close_at]);
+        for cut in cuts {
+            let mut d = WsDecoder::default();
+            let (out, progress) = ws_decode(&mut d, &[&wire[..cut], &wire[cut..]]).unwrap();
+            assert_eq!(out.len(), expected.len(), "cut at {cut}");
+            assert!(out == expected, "cut at {cut}");
+            assert_eq!(progress, WsProgress::Closed, "cut at {cut}");
+        }
+        let (_, progress) = ws_decode(&mut WsDecoder::default(), &[&wire[..close_at]]).unwrap();
+        assert_eq!(progress, WsProgress::Open);
+    }
+
+    #[test]
+    fn websocket_frames_a_client_must_refuse() {
+        let bad = |wire: &[u8]| ws_decode(&mut WsDecoder::default(), &[wire]).unwrap_err();
+        let masked = [0x82, 0x83, 1, 2, 3, 4, 0, 0, 0];
+        assert_eq!(bad(&masked), HttpFlvError::WsFrame("masked by the server"));
+        assert_eq!(
+            bad(&[0xc2, 0x00]),
+            HttpFlvError::WsFrame("reserved bits set")
+        );
+        assert_eq!(
+            bad(&ws_frame(1, false, b"{}")),
+            HttpFlvError::WsFrame("text message in an FLV stream")
+        );
+        assert_eq!(
+            bad(&ws_frame(9, true, b"")),
+            HttpFlvError::WsFrame("fragmented or long control frame")
+        );
+        assert_eq!(
+            bad(&ws_frame(9, false, &[0; 126])),
+            HttpFlvError::WsFrame("fragmented or long control frame")
+        );
+        assert_eq!(
+            bad(&ws_frame(3, false, b"")),
+            HttpFlvError::WsFrame("unknown opcode")
+        );
+        let mut huge = vec![0x82, 127];
+        huge.extend_from_slice(&u64::MAX.to_be_bytes());
+        assert_eq!(bad(&huge), HttpFlvError::WsFrame("length over 2^63"));
+    }
+
+    #[test]
+    fn websocket_upgrade_head() {
+        // RFC 6455 §1.3's example key and answer.
+        let accept = websocket_accept("dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        let r = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x82\x03FLV";
+        let (head, used) = ResponseHead::parse(r).unwrap().unwrap();
+        assert_eq!(head.status, 101);
+        assert_eq!(head.websocket_accept.as_deref(), Some(accept.as_str()));
+        assert_eq!(&r[used..], b"\x82\x03FLV");
     }
 
     fn flv(tags: &[(u8, u32, Vec<u8>)]) -> Vec<u8> {

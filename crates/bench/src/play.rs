@@ -34,19 +34,19 @@ pub enum PlayTarget {
 }
 
 impl PlayTarget {
-    /// An `rtmp://` or `http://` URL.
+    /// An `rtmp://`, `http://` (HTTP-FLV) or `ws://` (WebSocket-FLV) URL.
     pub fn parse(url: &str) -> Result<PlayTarget, BenchError> {
-        if url.starts_with("http://") {
+        if url.starts_with("http://") || url.starts_with("ws://") {
             return HttpUrl::parse(url).map(PlayTarget::HttpFlv).ok_or_else(|| {
                 BenchError::Usage(format!(
-                    "{url}: not an http://host[:port]/app/stream.flv URL"
+                    "{url}: not an http:// or ws://host[:port]/app/stream.flv URL"
                 ))
             });
         }
         let rtmp = RtmpUrl::parse(url).map_err(|e| BenchError::Usage(e.to_string()))?;
         if rtmp.scheme != rtmpkit_client::Scheme::Rtmp {
             return Err(BenchError::Usage(format!(
-                "{url}: the load generator speaks plain rtmp:// and http:// only"
+                "{url}: the load generator speaks plain rtmp://, http:// and ws:// only"
             )));
         }
         Ok(PlayTarget::Rtmp(rtmp))
@@ -62,6 +62,7 @@ impl PlayTarget {
     fn protocol(&self) -> &'static str {
         match self {
             PlayTarget::Rtmp(_) => "rtmp",
+            PlayTarget::HttpFlv(u) if u.websocket => "ws-flv",
             PlayTarget::HttpFlv(_) => "http-flv",
         }
     }
@@ -292,7 +293,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         None => None,
     };
     if let Some(core) = config.server_core {
-        procstat::core_busy_s(core).map_err(|e| BenchError::ServerCore(core, e))?;
+        procstat::core_sample(core).map_err(|e| BenchError::ServerCore(core, e))?;
     }
     let (phase_tx, phase_rx) = watch::channel(Phase::Ramp);
     let ctx = Arc::new(PlayerCtx {
@@ -346,7 +347,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         None => None,
     };
     let core_start = match config.server_core {
-        Some(core) => procstat::core_busy_s(core).ok(),
+        Some(core) => procstat::core_sample(core).ok(),
         None => None,
     };
     let _ = phase_tx.send(Phase::Window);
@@ -358,7 +359,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
     };
     let core_end = config
         .server_core
-        .and_then(|core| procstat::core_busy_s(core).ok());
+        .and_then(|core| procstat::core_sample(core).ok());
     let bench_end = procstat::sample(own).ok();
     let window_end_us = clock.now_us();
     let _ = phase_tx.send(Phase::Done);
@@ -387,7 +388,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
             _ => 0.0,
         },
         server_core: match (config.server_core, core_start, core_end) {
-            (Some(core), Some(a), Some(b)) => Some((core, b - a)),
+            (Some(core), Some(a), Some(b)) => Some((core, b.busy_since(&a))),
             _ => None,
         },
     };
@@ -450,7 +451,10 @@ mod tests {
             PlayTarget::parse("http://127.0.0.1:8080/live/x.flv").unwrap(),
             PlayTarget::HttpFlv(_)
         ));
+        let ws = PlayTarget::parse("ws://127.0.0.1:8080/live/x.flv").unwrap();
+        assert_eq!(ws.protocol(), "ws-flv");
         assert!(PlayTarget::parse("rtmps://127.0.0.1/live/x").is_err());
+        assert!(PlayTarget::parse("wss://127.0.0.1/live/x.flv").is_err());
         assert!(PlayTarget::parse("http://").is_err());
     }
 }

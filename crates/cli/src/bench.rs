@@ -46,7 +46,8 @@ struct PlayArgs {
     /// Seconds between the last player connecting and the measurement (GOP bursts settle).
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     warmup: f64,
-    /// Play over HTTP-FLV (the URL must then be http://host:port/app/stream.flv).
+    /// Play over HTTP-FLV (the URL must then be http://host:port/app/stream.flv, or
+    /// ws://host:port/app/stream.flv for WebSocket-FLV; the scheme alone also decides).
     #[arg(long)]
     http_flv: bool,
     /// Spread players over NAME-0 … NAME-(K-1), as `bench publish --publishers K` names them.

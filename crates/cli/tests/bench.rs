@@ -122,27 +122,32 @@ fn bench_play_over_http_flv() {
     let http = server.http_addr().expect("the server listens for HTTP");
     let publisher = bench_publish(&server.url("web"), &src, 10);
     assert!(server.wait_for_log("publishing", Duration::from_secs(10)));
-    let url = format!("http://{http}/live/web.flv");
-    let out = rtmpkit()
-        .args(["bench", "--json", "play", "--http-flv", &url, "-n", "10"])
-        .args(["--duration", "2", "--warmup", "0.5"])
-        .output()
-        .expect("run rtmpkit bench play --http-flv");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_str(&stdout).expect("the report is JSON");
-    assert_eq!(report["protocol"], "http-flv");
-    assert_eq!(report["connected"], 10, "{report:#}");
-    assert_eq!(report["without_media"], 0, "{report:#}");
-    assert!(report["bitrate_kbps"]["min"].as_f64().unwrap() > 0.0);
-    assert!(
-        report["latency_ms"]["samples"].as_u64().unwrap() >= 10,
-        "{report:#}"
-    );
+    // HTTP-FLV, then the same stream over WebSocket (what flv.js and mpegts.js play in a
+    // browser): ten players each, all playing to the end with send times seen.
+    for (scheme, protocol) in [("http", "http-flv"), ("ws", "ws-flv")] {
+        let url = format!("{scheme}://{http}/live/web.flv");
+        let out = rtmpkit()
+            .args(["bench", "--json", "play", "--http-flv", &url, "-n", "10"])
+            .args(["--duration", "2", "--warmup", "0.5"])
+            .output()
+            .expect("run rtmpkit bench play --http-flv");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{url}: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_str(&stdout).expect("the report is JSON");
+        assert_eq!(report["protocol"], protocol);
+        assert_eq!(report["connected"], 10, "{report:#}");
+        assert_eq!(report["without_media"], 0, "{report:#}");
+        assert_eq!(report["dropped"], 0, "{report:#}");
+        assert!(report["bitrate_kbps"]["min"].as_f64().unwrap() > 0.0);
+        assert!(
+            report["latency_ms"]["samples"].as_u64().unwrap() >= 10,
+            "{report:#}"
+        );
+    }
     // A stream nobody publishes is an HTTP error, counted per reason.
     let missing = format!("http://{http}/live/nobody.flv");
     let out = rtmpkit()
