@@ -293,7 +293,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         None => None,
     };
     if let Some(core) = config.server_core {
-        procstat::core_busy_s(core).map_err(|e| BenchError::ServerCore(core, e))?;
+        procstat::core_times(core).map_err(|e| BenchError::ServerCore(core, e))?;
     }
     let (phase_tx, phase_rx) = watch::channel(Phase::Ramp);
     let ctx = Arc::new(PlayerCtx {
@@ -347,7 +347,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
         None => None,
     };
     let core_start = match config.server_core {
-        Some(core) => procstat::core_busy_s(core).ok(),
+        Some(core) => procstat::core_times(core).ok(),
         None => None,
     };
     let _ = phase_tx.send(Phase::Window);
@@ -359,7 +359,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
     };
     let core_end = config
         .server_core
-        .and_then(|core| procstat::core_busy_s(core).ok());
+        .and_then(|core| procstat::core_times(core).ok());
     let bench_end = procstat::sample(own).ok();
     let window_end_us = clock.now_us();
     let _ = phase_tx.send(Phase::Done);
@@ -388,7 +388,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
             _ => 0.0,
         },
         server_core: match (config.server_core, core_start, core_end) {
-            (Some(core), Some(a), Some(b)) => Some((core, b - a)),
+            (Some(core), Some(a), Some(b)) => Some((core, b.since(&a))),
             _ => None,
         },
     };

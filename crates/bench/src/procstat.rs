@@ -54,27 +54,49 @@ fn vm_rss_kib(status: &str) -> Option<u64> {
         .ok()
 }
 
-/// Busy time of CPU `core` so far, seconds: user, nice, system, irq and softirq time from
-/// `/proc/stat`, whichever process or interrupt it went to. With a server pinned alone to a
-/// core, this counts the network work done for it outside its own process time (packets
-/// received for its sockets, processed in softirq while the core idles or in `ksoftirqd`).
-/// The kernel samples these at the timer tick, so short windows are a few percent off.
-/// (Wall time minus idle time is no better in a virtual machine: time the hypervisor takes,
-/// counted as steal, overlaps both.)
-pub fn core_busy_s(core: usize) -> io::Result<f64> {
+/// A CPU core's time so far (`/proc/stat`), seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoreTimes {
+    /// User, nice, system, irq and softirq time: whatever process or interrupt it went to.
+    /// With a server pinned alone to the core, this counts the network work done for it
+    /// outside its own process time (packets received for its sockets, processed in softirq
+    /// while the core idles or in `ksoftirqd`). The kernel samples these at the timer tick,
+    /// so short windows are a few percent off.
+    pub busy_s: f64,
+    /// Time a hypervisor ran something else while this (virtual) core had work: a measure of
+    /// how noisy the machine was.
+    pub steal_s: f64,
+}
+
+impl CoreTimes {
+    /// The time spent between `earlier` and this sample.
+    pub fn since(&self, earlier: &CoreTimes) -> CoreTimes {
+        CoreTimes {
+            busy_s: self.busy_s - earlier.busy_s,
+            steal_s: self.steal_s - earlier.steal_s,
+        }
+    }
+}
+
+/// Samples CPU `core` now.
+pub fn core_times(core: usize) -> io::Result<CoreTimes> {
     let stat = std::fs::read_to_string("/proc/stat")?;
-    let ticks = core_busy_ticks(&stat, core).ok_or_else(|| {
+    let (busy, steal) = core_ticks(&stat, core).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("/proc/stat: no line for cpu{core}"),
         )
     })?;
-    Ok(ticks as f64 / clock_ticks_per_second())
+    let hz = clock_ticks_per_second();
+    Ok(CoreTimes {
+        busy_s: busy as f64 / hz,
+        steal_s: steal as f64 / hz,
+    })
 }
 
-/// Fields 1, 2, 3, 6 and 7 (user, nice, system, irq, softirq) of the `cpuN` line; idle,
-/// iowait and steal are not the core's work, guest time is already in user.
-fn core_busy_ticks(stat: &str, core: usize) -> Option<u64> {
+/// Busy ticks (fields 1, 2, 3, 6 and 7: user, nice, system, irq, softirq; guest time is
+/// already in user) and steal ticks (field 8) of the `cpuN` line.
+fn core_ticks(stat: &str, core: usize) -> Option<(u64, u64)> {
     let name = format!("cpu{core}");
     let line = stat
         .lines()
@@ -85,7 +107,7 @@ fn core_busy_ticks(stat: &str, core: usize) -> Option<u64> {
         .map(|f| f.parse().ok())
         .collect::<Option<_>>()?;
     let at = |i: usize| fields.get(i).copied();
-    Some(at(0)? + at(1)? + at(2)? + at(5)? + at(6)?)
+    Some((at(0)? + at(1)? + at(2)? + at(5)? + at(6)?, at(7)?))
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -136,12 +158,27 @@ mod tests {
                     cpu0 100 2 30 5000 7 4 5 60 0 0\n\
                     cpu1 800 0 870 4000 0 0 0 0 0 0\n\
                     intr 12345\n";
-        assert_eq!(core_busy_ticks(stat, 0), Some(100 + 2 + 30 + 4 + 5));
-        assert_eq!(core_busy_ticks(stat, 1), Some(1670));
-        assert_eq!(core_busy_ticks(stat, 2), None);
-        assert_eq!(core_busy_ticks("cpu0 1 2 x\n", 0), None);
-        assert_eq!(core_busy_ticks("cpu0 1 2 3\n", 0), None);
-        assert!(core_busy_s(0).unwrap() > 0.0);
+        assert_eq!(core_ticks(stat, 0), Some((100 + 2 + 30 + 4 + 5, 60)));
+        assert_eq!(core_ticks(stat, 1), Some((1670, 0)));
+        assert_eq!(core_ticks(stat, 2), None);
+        assert_eq!(core_ticks("cpu0 1 2 x\n", 0), None);
+        assert_eq!(core_ticks("cpu0 1 2 3 4 5 6 7\n", 0), None);
+        let later = CoreTimes {
+            busy_s: 3.5,
+            steal_s: 0.25,
+        };
+        let earlier = CoreTimes {
+            busy_s: 1.0,
+            steal_s: 0.125,
+        };
+        assert_eq!(
+            later.since(&earlier),
+            CoreTimes {
+                busy_s: 2.5,
+                steal_s: 0.125
+            }
+        );
+        assert!(core_times(0).unwrap().busy_s > 0.0);
     }
 
     #[test]

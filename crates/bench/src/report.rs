@@ -87,6 +87,9 @@ pub struct CoreUsage {
     pub busy_s: f64,
     /// `busy_s` per GB the players received in the window.
     pub busy_s_per_gb: Option<f64>,
+    /// Time the hypervisor took from the core while it had work (0 on bare metal): the
+    /// larger, the noisier the run.
+    pub steal_s: f64,
 }
 
 /// How one player's run ended.
@@ -162,8 +165,8 @@ pub struct RunFacts {
     pub window_end_us: u64,
     pub behind_threshold_ms: u64,
     pub bench_cpu_s: f64,
-    /// The server's core and its busy seconds in the window.
-    pub server_core: Option<(usize, f64)>,
+    /// The server's core and its times in the window.
+    pub server_core: Option<(usize, crate::procstat::CoreTimes)>,
 }
 
 impl PlayReport {
@@ -242,10 +245,12 @@ impl PlayReport {
             lag_ms: Percentiles::of_us(&mut lags),
             latency_ms: Percentiles::of_us(&mut latency),
             server,
-            server_core: facts.server_core.map(|(core, busy_s)| CoreUsage {
+            server_core: facts.server_core.map(|(core, t)| CoreUsage {
                 core,
-                busy_s,
-                busy_s_per_gb: (bytes_received > 0).then(|| busy_s / (bytes_received as f64 / 1e9)),
+                busy_s: t.busy_s,
+                busy_s_per_gb: (bytes_received > 0)
+                    .then(|| t.busy_s / (bytes_received as f64 / 1e9)),
+                steal_s: t.steal_s,
             }),
             bench_cpu_s: facts.bench_cpu_s,
         }
@@ -352,7 +357,10 @@ impl PlayReport {
             row(
                 &mut s,
                 "server core",
-                format!("cpu{} busy {:.2} s: {per_gb}", c.core, c.busy_s),
+                format!(
+                    "cpu{} busy {:.2} s: {per_gb} (steal {:.2} s)",
+                    c.core, c.busy_s, c.steal_s
+                ),
             );
         }
         row(&mut s, "bench cpu", format!("{:.2} s", self.bench_cpu_s));
@@ -406,7 +414,13 @@ mod tests {
             window_end_us: 2_000_000,
             behind_threshold_ms: 500,
             bench_cpu_s: 0.1,
-            server_core: Some((1, 0.6)),
+            server_core: Some((
+                1,
+                crate::procstat::CoreTimes {
+                    busy_s: 0.6,
+                    steal_s: 0.05,
+                },
+            )),
         };
         let good = playing(&[(0, 1_000_000), (1000, 1_990_000)]);
         // Stopped receiving a second before the end.
@@ -432,7 +446,7 @@ mod tests {
         assert_eq!((after_play.samples, after_play.max), (2, 999.99));
         assert!(r.latency_ms.is_none());
         let core = r.server_core.unwrap();
-        assert_eq!((core.core, core.busy_s), (1, 0.6));
+        assert_eq!((core.core, core.busy_s, core.steal_s), (1, 0.6, 0.05));
         assert!((core.busy_s_per_gb.unwrap() - 0.6 / 3e-6).abs() < 1e-3);
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(json["connected"], 2);

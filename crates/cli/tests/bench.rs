@@ -102,6 +102,7 @@ fn bench_play_reports_players_bitrate_and_latency() {
     assert_eq!(core["core"], 0, "{report:#}");
     assert!(core["busy_s"].as_f64().unwrap() >= 0.0, "{report:#}");
     assert!(core["busy_s_per_gb"].as_f64().is_some(), "{report:#}");
+    assert!(core["steal_s"].as_f64().unwrap() >= 0.0, "{report:#}");
 
     let published = publisher.wait_with_output().expect("bench publish ends");
     assert!(published.status.success());
