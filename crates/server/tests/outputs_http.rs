@@ -15,6 +15,77 @@ use tokio_tungstenite::tungstenite::Message;
 
 const FRAMES: usize = 150;
 
+/// The server's largest WebSocket-FLV message.
+const WS_MESSAGE_MAX: usize = 8 * 1024;
+
+/// A WebSocket-FLV viewer of `url` until the server closes: the bytes, and each message's size.
+async fn ws_collect(url: String) -> (Vec<u8>, Vec<usize>) {
+    let (mut socket, response) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(response.status(), 101);
+    let mut bytes = Vec::new();
+    let mut messages = Vec::new();
+    while let Some(m) = socket.next().await {
+        match m.unwrap() {
+            Message::Binary(b) => {
+                bytes.extend_from_slice(&b);
+                messages.push(b.len());
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    (bytes, messages)
+}
+
+/// Tags larger than a WebSocket-FLV message are cut into messages of the largest size, and
+/// only there: the bytes are the HTTP-FLV stream's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_flv_cuts_large_tags_into_messages() {
+    let config = Arc::new(test_config());
+    let hub = hub_for(&config);
+    let server = HttpServer::start(&hub, config).await;
+    let key = StreamKey::new("live", "big");
+    let raw = tokio::spawn(http(server.addr, "GET", "/live/big.flv"));
+    let ws = tokio::spawn(ws_collect(format!("ws://{}/live/big.flv", server.addr)));
+    // A tag is 11 header bytes, the payload and a 4-byte size: the second fills one message
+    // exactly, the third is one byte over.
+    let payloads = [
+        5,
+        WS_MESSAGE_MAX - 15,
+        WS_MESSAGE_MAX - 14,
+        20_000,
+        70_000,
+        9,
+    ];
+    let frames: Vec<Frame> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let mut p = vec![0x17, 1, 0, 0, 0];
+            p.extend((5..len).map(|j| (i * 31 + j) as u8));
+            Frame::new(FrameKind::Video, i as u32 * 40, Bytes::from(p))
+        })
+        .collect();
+    publish(&hub, &key, &frames, 2, None).await;
+
+    let resp = raw.await.unwrap();
+    assert_eq!(resp.status, 200);
+    assert_eq!(read_flv_tags(&resp.body).len(), frames.len());
+    let (bytes, messages) = ws.await.unwrap();
+    assert!(bytes == resp.body, "WebSocket carries the HTTP-FLV bytes");
+    let mut expected = vec![13];
+    for len in payloads {
+        let mut tag = 11 + len + 4;
+        while tag > WS_MESSAGE_MAX {
+            expected.push(WS_MESSAGE_MAX);
+            tag -= WS_MESSAGE_MAX;
+        }
+        expected.push(tag);
+    }
+    assert_eq!(messages, expected);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_flv_and_websocket_flv_are_lossless() {
     if !have_ffmpeg("http_flv_and_websocket_flv_are_lossless") {
@@ -33,23 +104,7 @@ async fn http_flv_and_websocket_flv_are_lossless() {
     // Viewers wait for the publisher: a raw HTTP client, a WebSocket client, and ffprobe.
     let raw = tokio::spawn(http(server.addr, "GET", "/live/flv.flv"));
     let ws_url = format!("ws://{}/live/flv.flv", server.addr);
-    let ws = tokio::spawn(async move {
-        let (mut socket, response) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-        assert_eq!(response.status(), 101);
-        let mut bytes = Vec::new();
-        let mut messages = 0;
-        while let Some(m) = socket.next().await {
-            match m.unwrap() {
-                Message::Binary(b) => {
-                    bytes.extend_from_slice(&b);
-                    messages += 1;
-                }
-                Message::Close(_) => break,
-                _ => {}
-            }
-        }
-        (bytes, messages)
-    });
+    let ws = tokio::spawn(ws_collect(ws_url));
     let probe_url = url.clone();
     let probe = tokio::spawn(async move { ffprobe(&probe_url, &[]).await });
     wait_subscribers(&hub, &key, 3).await;
@@ -87,7 +142,7 @@ async fn http_flv_and_websocket_flv_are_lossless() {
     let (ws_bytes, messages) = ws.await.unwrap();
     assert_eq!(ws_bytes, resp.body, "WebSocket carries the same bytes");
     assert_eq!(
-        messages,
+        messages.len(),
         frames.len() + 1,
         "one message per tag, after the header"
     );

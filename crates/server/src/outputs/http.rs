@@ -33,7 +33,9 @@ const WS_READ_BUFFER: usize = 4 * 1024;
 const WS_MAX_MESSAGE: usize = 64 * 1024;
 /// Bytes of frames a WebSocket-FLV viewer's connection gathers before writing them, however
 /// many are ready (by default 128 KiB, a buffer every viewer keeps after its first burst).
-const WS_WRITE_BUFFER: usize = 16 * 1024;
+/// With messages of at most 8 KiB the buffer stays under 16 KiB: a video frame of a
+/// 2 Mbit/s stream and the audio before it mostly go in one write.
+const WS_WRITE_BUFFER: usize = 8 * 1024;
 
 #[derive(Clone)]
 struct HttpState {

@@ -190,8 +190,14 @@ fn is_command(f: &Frame) -> bool {
             .is_some_and(|b| FrameType::from_u3((b >> 4) & 7) == FrameType::Command)
 }
 
-/// Sends the stream over a WebSocket, one binary message per chunk, until it ends or the
-/// client goes away.
+/// Largest binary message a WebSocket-FLV viewer is sent. Players join the messages into one
+/// byte stream (a message need not hold whole tags), and the WebSocket library's write buffer
+/// keeps the capacity of the largest batch it held: whole keyframes would leave every viewer
+/// holding the stream's largest keyframe.
+const WS_MESSAGE_MAX: usize = 8 * 1024;
+
+/// Sends the stream over a WebSocket in binary messages of at most [`WS_MESSAGE_MAX`] bytes,
+/// until it ends or the client goes away.
 pub(crate) async fn websocket_session(mut socket: WebSocket, mut source: FlvSource) {
     loop {
         let chunk = tokio::select! {
@@ -203,9 +209,18 @@ pub(crate) async fn websocket_session(mut socket: WebSocket, mut source: FlvSour
             },
         };
         let Some(chunk) = chunk else { break };
-        // Frames released together go out in one write.
+        // Frames released together go out together, in writes of about WS_WRITE_BUFFER.
         let mut chunk = Some(chunk);
-        while let Some(c) = chunk {
+        while let Some(mut c) = chunk {
+            while c.len() > WS_MESSAGE_MAX {
+                if socket
+                    .feed(Message::Binary(c.split_to(WS_MESSAGE_MAX)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
             if socket.feed(Message::Binary(c)).await.is_err() {
                 return;
             }
