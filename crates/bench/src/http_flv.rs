@@ -201,42 +201,35 @@ async fn play(
             };
             tally.on_media(track, t.timestamp, t.head, now, wall);
         };
-        let scanned = match &mut body {
-            Some(Body::Chunked(d)) => {
-                let mut err = Ok(());
-                let decoded = d.decode(data, |piece| {
-                    if err.is_ok() {
-                        err = scanner.push(piece, &mut on_tag);
-                    }
-                });
-                decoded.and(err)
+        // Every decoder hands its body bytes to the scanner; the first scan error stands.
+        let mut scanned = Ok(());
+        let mut scan = |piece: &[u8]| {
+            if scanned.is_ok() {
+                scanned = scanner.push(piece, &mut on_tag);
             }
+        };
+        let closed = match &mut body {
+            Some(Body::Chunked(d)) => d.decode(data, &mut scan).map(|()| false),
             Some(Body::Length(left)) => {
                 let k = data.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
                 *left -= k as u64;
-                scanner.push(&data[..k], &mut on_tag)
+                scan(&data[..k]);
+                Ok(false)
             }
-            Some(Body::UntilClose) => scanner.push(data, &mut on_tag),
-            Some(Body::WebSocket(d)) => {
-                let mut err = Ok(());
-                let decoded = d.decode(data, |piece| {
-                    if err.is_ok() {
-                        err = scanner.push(piece, &mut on_tag);
-                    }
-                });
-                match decoded {
-                    // The server ends the stream (its publisher left, or it shuts down).
-                    Ok(WsProgress::Closed) => {
-                        err.map_err(|e| (Stage::Playing, e.to_string()))?;
-                        return Err((Stage::Playing, "closed by server".to_owned()));
-                    }
-                    Ok(WsProgress::Open) => err,
-                    Err(e) => Err(e),
-                }
+            Some(Body::UntilClose) => {
+                scan(data);
+                Ok(false)
             }
-            None => Ok(()),
+            Some(Body::WebSocket(d)) => d.decode(data, &mut scan).map(|p| p == WsProgress::Closed),
+            None => Ok(false),
         };
-        scanned.map_err(|e| (Stage::Playing, e.to_string()))?;
+        let closed = closed
+            .and_then(|closed| scanned.map(|()| closed))
+            .map_err(|e| (Stage::Playing, e.to_string()))?;
+        if closed {
+            // The server ends the stream (its publisher left, or it shuts down).
+            return Err((Stage::Playing, "closed by server".to_owned()));
+        }
     }
 }
 

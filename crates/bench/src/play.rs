@@ -405,7 +405,7 @@ pub async fn run_play(config: PlayConfig) -> Result<PlayReport, BenchError> {
             pid,
             cpu_s,
             gb_delivered: gb,
-            cpu_s_per_gb: (gb > 0.0).then(|| cpu_s / gb),
+            cpu_s_per_gb: crate::report::per_gb(cpu_s, bytes),
             rss_before_kib: before.rss_kib,
             rss_kib: end.rss_kib,
             rss_per_player_kib: (connected > 0)

@@ -92,6 +92,11 @@ pub struct CoreUsage {
     pub steal_s: f64,
 }
 
+/// `seconds` per GB (10^9 bytes) of `bytes`; `None` when nothing was delivered.
+pub(crate) fn per_gb(seconds: f64, bytes: u64) -> Option<f64> {
+    (bytes > 0).then(|| seconds / (bytes as f64 / 1e9))
+}
+
 /// How one player's run ended.
 #[derive(Debug, Clone)]
 pub struct PlayerOutcome {
@@ -248,8 +253,7 @@ impl PlayReport {
             server_core: facts.server_core.map(|(core, t)| CoreUsage {
                 core,
                 busy_s: t.busy_s,
-                busy_s_per_gb: (bytes_received > 0)
-                    .then(|| t.busy_s / (bytes_received as f64 / 1e9)),
+                busy_s_per_gb: per_gb(t.busy_s, bytes_received),
                 steal_s: t.steal_s,
             }),
             bench_cpu_s: facts.bench_cpu_s,

@@ -16,6 +16,22 @@ fn rtmpkit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rtmpkit"))
 }
 
+/// Runs `rtmpkit bench --json play ARGS`, which must succeed, and returns its report.
+fn bench_play(args: &[&str]) -> Value {
+    let out = rtmpkit()
+        .args(["bench", "--json", "play"])
+        .args(args)
+        .output()
+        .expect("run rtmpkit bench play");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bench play {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).expect("the report is JSON")
+}
+
 /// Starts `rtmpkit bench publish` for `seconds`.
 fn bench_publish(url: &str, file: &std::path::Path, seconds: u32) -> std::process::Child {
     rtmpkit()
@@ -48,27 +64,19 @@ fn bench_play_reports_players_bitrate_and_latency() {
         server.wait_for_log("publishing", Duration::from_secs(10)),
         "bench publish did not start publishing"
     );
-    let out = rtmpkit()
-        .args([
-            "bench",
-            "--json",
-            "play",
-            &url,
-            "--players",
-            &PLAYERS.to_string(),
-        ])
-        .args(["--duration", "3", "--warmup", "0.5"])
-        .args(["--server-pid", &server.pid().to_string()])
-        .args(["--server-core", "0"])
-        .output()
-        .expect("run rtmpkit bench play");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "bench play failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_str(&stdout).expect("the report is JSON");
+    let report = bench_play(&[
+        &url,
+        "--players",
+        &PLAYERS.to_string(),
+        "--duration",
+        "3",
+        "--warmup",
+        "0.5",
+        "--server-pid",
+        &server.pid().to_string(),
+        "--server-core",
+        "0",
+    ]);
     assert_eq!(report["protocol"], "rtmp");
     assert_eq!(report["players"], PLAYERS);
     assert_eq!(report["connected"], PLAYERS, "{report:#}");
@@ -127,18 +135,16 @@ fn bench_play_over_http_flv() {
     // browser): ten players each, all playing to the end with send times seen.
     for (scheme, protocol) in [("http", "http-flv"), ("ws", "ws-flv")] {
         let url = format!("{scheme}://{http}/live/web.flv");
-        let out = rtmpkit()
-            .args(["bench", "--json", "play", "--http-flv", &url, "-n", "10"])
-            .args(["--duration", "2", "--warmup", "0.5"])
-            .output()
-            .expect("run rtmpkit bench play --http-flv");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{url}: {}\n{stdout}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: Value = serde_json::from_str(&stdout).expect("the report is JSON");
+        let report = bench_play(&[
+            "--http-flv",
+            &url,
+            "-n",
+            "10",
+            "--duration",
+            "2",
+            "--warmup",
+            "0.5",
+        ]);
         assert_eq!(report["protocol"], protocol);
         assert_eq!(report["connected"], 10, "{report:#}");
         assert_eq!(report["without_media"], 0, "{report:#}");

@@ -212,17 +212,11 @@ pub(crate) async fn websocket_session(mut socket: WebSocket, mut source: FlvSour
         // Frames released together go out together, in writes of about WS_WRITE_BUFFER.
         let mut chunk = Some(chunk);
         while let Some(mut c) = chunk {
-            while c.len() > WS_MESSAGE_MAX {
-                if socket
-                    .feed(Message::Binary(c.split_to(WS_MESSAGE_MAX)))
-                    .await
-                    .is_err()
-                {
+            while !c.is_empty() {
+                let piece = c.split_to(c.len().min(WS_MESSAGE_MAX));
+                if socket.feed(Message::Binary(piece)).await.is_err() {
                     return;
                 }
-            }
-            if socket.feed(Message::Binary(c)).await.is_err() {
-                return;
             }
             chunk = source.ready_chunk();
         }
