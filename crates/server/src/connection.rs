@@ -4,7 +4,10 @@
 //! The task reads, writes and takes frames from the hub in one `select!` loop, so a player
 //! whose socket is full never stops the connection from reading (acks, pings, close), and no
 //! frame is taken from the hub while earlier output is still unwritten: a slow player falls
-//! behind in the hub's ring, where the hub makes it skip, instead of queueing here.
+//! behind in the hub's ring, where the hub makes it skip, instead of queueing here. A player
+//! that has caught up and takes every frame from the stream's frame file is handed to a lane
+//! of the hub, which sends its frames from then on; the task takes it back before it writes
+//! anything itself, and when the lane gives it back (full socket, lag, publisher event).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -42,6 +45,12 @@ const MAX_UNPROCESSED_INPUT: usize = 1 << 20;
 const MAX_CHUNK_HEADER: usize = 3 + 11 + 4;
 /// Output queued for a player before no more frames are taken from the hub.
 const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+/// The chunk streams of frames: a run of the frame file may hold any of them.
+const MEDIA_CSIDS: [u32; 3] = [
+    FrameKind::Audio.csid(),
+    FrameKind::Video.csid(),
+    FrameKind::Data.csid(),
+];
 /// Most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 /// Time given to goodbyes on shutdown.
@@ -286,6 +295,13 @@ impl Connection {
         let mut release_armed: Option<Instant> = None;
         loop {
             self.collect_output();
+            if self.in_lane() {
+                if !self.out.is_empty() || self.closing.is_some() {
+                    self.take_back(&mut clock);
+                }
+            } else {
+                self.hand_to_lane(&writer);
+            }
             if self.out.is_empty()
                 && let Some(ending) = self.closing.take()
             {
@@ -314,13 +330,16 @@ impl Connection {
             let input_limit = MAX_UNPROCESSED_INPUT
                 .max(self.ctx.config.max_message_size as usize + MAX_CHUNK_HEADER);
             let can_read = self.closing.is_none() && self.session.buffered_input() < input_limit;
+            let in_lane = self.in_lane();
             let want_frames = self.closing.is_none()
                 && self.out_bytes < OUTPUT_HIGH_WATER
-                && self.playing.as_ref().is_some_and(|p| !p.paused);
+                && self.playing.as_ref().is_some_and(|p| !p.paused)
+                && !in_lane;
             let has_output = !self.out.is_empty();
             tokio::select! {
                 biased;
                 () = &mut shutdown_signal => {
+                    self.take_back(&mut clock);
                     self.say_goodbye();
                     self.collect_output();
                     let _ = tokio::time::timeout(SHUTDOWN_FLUSH, flush_all(&mut writer, &mut self.out)).await;
@@ -339,6 +358,9 @@ impl Connection {
                             if !has_output {
                                 clock.last_write_progress = clock.last_read;
                             }
+                            // What the peer says may change what it is sent, or need an
+                            // answer: the socket is the connection's again first.
+                            self.take_back(&mut clock);
                             if let Err(e) = self.on_input(&buf[..n]) {
                                 return Ending::Protocol(e);
                             }
@@ -349,7 +371,12 @@ impl Connection {
                         Err(e) => return Ending::from_io(e),
                     }
                 }
-                delivery = next_delivery(&mut self.playing), if want_frames => {
+                delivery = next_delivery(&mut self.playing), if want_frames || in_lane => {
+                    let Some(delivery) = delivery else {
+                        // The lane handed the player back.
+                        self.take_back(&mut clock);
+                        continue;
+                    };
                     if let Err(e) = self.on_delivery(delivery) {
                         return Ending::Protocol(e);
                     }
@@ -467,25 +494,71 @@ impl Connection {
     /// or more per wake-up, each of which would otherwise be handled on its own. Returns
     /// whether it took any.
     fn take_file_run(&mut self) -> bool {
+        if !self.sends_as_filed() {
+            return false;
+        }
         let Some(p) = &mut self.playing else {
             return false;
         };
-        let as_filed = self.send_files
-            && p.takes_every_frame()
-            && p.stream_id == SHARED_STREAM_ID
-            && self.session.chunk_size() == p.subscription.shared_chunk_size();
-        if !as_filed {
-            return false;
-        }
         let room = OUTPUT_HIGH_WATER.saturating_sub(self.out_bytes);
         let Some(run) = p.subscription.try_next_run(room) else {
             return false;
         };
-        // Whichever kinds the run holds: forgetting a chunk stream's last header only costs
-        // the session's next message on it a full header.
-        let csids = [FrameKind::Audio, FrameKind::Video, FrameKind::Data].map(FrameKind::csid);
-        self.queue_file(run, &csids);
+        self.queue_file(run, &MEDIA_CSIDS);
         true
+    }
+
+    /// Whether this player is sent every frame from the stream's frame file as it is there.
+    fn sends_as_filed(&self) -> bool {
+        self.playing.as_ref().is_some_and(|p| {
+            self.send_files
+                && p.takes_every_frame()
+                && p.stream_id == SHARED_STREAM_ID
+                && self.session.chunk_size() == p.subscription.shared_chunk_size()
+        })
+    }
+
+    fn in_lane(&self) -> bool {
+        self.playing
+            .as_ref()
+            .is_some_and(|p| p.subscription.in_lane())
+    }
+
+    /// Hands the sending of frames to the stream's lane when this player takes every frame
+    /// from the file and has nothing else to write (see [`Subscription::hand_to_lane`]).
+    fn hand_to_lane<W: ConnectionWriter>(&mut self, writer: &W) {
+        if self.closing.is_some()
+            || !self.out.is_empty()
+            || self.session.queued_bytes() > 0
+            || !self.sends_as_filed()
+        {
+            return;
+        }
+        let (Some(p), Some(socket)) = (&mut self.playing, writer.socket()) else {
+            return;
+        };
+        if p.paused || !p.subscription.hand_to_lane(socket) {
+            return;
+        }
+        // The lane sends on the media chunk streams without the session.
+        for csid in MEDIA_CSIDS {
+            self.session.sent_prepared_elsewhere(csid);
+        }
+    }
+
+    /// Takes the socket back from the lane, if it has it; what the lane left half sent is
+    /// written first.
+    fn take_back(&mut self, clock: &mut Clock) {
+        let Some(p) = &mut self.playing else {
+            return;
+        };
+        if let Some((slot, done)) = p.subscription.take_back() {
+            if self.out.is_empty() {
+                clock.last_write_progress = Instant::now();
+            }
+            self.out_bytes += slot.len - done;
+            self.out.push_front(Out::File { slot, done });
+        }
     }
 
     /// The socket cannot send from files after all: every frame queued for it is sent from
@@ -817,9 +890,15 @@ pub fn trace_line(t: &TraceRecord) -> String {
     )
 }
 
-async fn next_delivery(playing: &mut Option<Playing>) -> Delivery {
+/// The player's next delivery; `None` when its lane hands it back (see
+/// [`Subscription::hand_to_lane`]).
+async fn next_delivery(playing: &mut Option<Playing>) -> Option<Delivery> {
     match playing {
-        Some(p) => p.subscription.next().await,
+        Some(p) if p.subscription.in_lane() => {
+            poll_fn(|cx| p.subscription.poll_lane_return(cx)).await;
+            None
+        }
+        Some(p) => Some(p.subscription.next().await),
         None => std::future::pending().await,
     }
 }
@@ -917,6 +996,12 @@ pub trait ConnectionWriter: AsyncWrite + Unpin {
         false
     }
 
+    /// The socket, for a lane to send frames into (see [`Subscription::hand_to_lane`]):
+    /// plain TCP on Linux only.
+    fn socket(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
+
     /// Sends up to `len` bytes of the file that holds `slot`, from `skip` bytes into the slot
     /// (they may run past the slot, into the frames that follow it in the file).
     fn poll_send_file(
@@ -935,6 +1020,13 @@ impl<T: AsyncRead + AsyncWrite> ConnectionWriter for tokio::io::WriteHalf<T> {}
 impl ConnectionWriter for tokio::net::tcp::OwnedWriteHalf {
     fn sends_files(&self) -> bool {
         cfg!(target_os = "linux")
+    }
+
+    #[cfg(target_os = "linux")]
+    fn socket(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        let socket: &tokio::net::TcpStream = self.as_ref();
+        Some(socket.as_fd())
     }
 
     #[cfg(target_os = "linux")]

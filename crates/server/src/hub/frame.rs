@@ -51,7 +51,7 @@ impl FrameKind {
     }
 
     /// The chunk stream id the server sends this kind on: 6 audio, 7 video, 5 data.
-    pub fn csid(self) -> u32 {
+    pub const fn csid(self) -> u32 {
         match self {
             FrameKind::Audio => 6,
             FrameKind::Video => 7,

@@ -7,7 +7,11 @@
 //! bumps a `watch` channel; each player's [`Subscription`] holds only a cursor (a sequence
 //! number) and reads at it under a short read lock, in its own task, so one stream's players
 //! run on every worker thread. Nothing on the per-frame path is hub-wide: the registry's lock
-//! is taken only to publish, subscribe and leave.
+//! is taken only to publish, subscribe and leave. A caught-up player that sends every frame
+//! from the stream's frame file is handed to one of the stream's lanes (one task per worker
+//! thread, see [`Subscription::hand_to_lane`]), which writes each release straight into its
+//! socket: one system call per player and release instead of a task's wake-up, until anything
+//! else comes up and its connection takes it back.
 //!
 //! The ring keeps what a player within the lag bounds ([`PlayerQueueConfig`]) may still read,
 //! plus the cached GOP ([`GopCacheConfig`]); older frames are dropped whatever the players do.
@@ -23,6 +27,8 @@
 
 mod frame;
 pub(crate) mod frame_file;
+#[cfg(target_os = "linux")]
+mod lanes;
 mod publisher;
 mod ring;
 mod subscription;
@@ -32,6 +38,8 @@ pub mod timeline;
 pub(crate) mod tests;
 #[cfg(test)]
 mod tests_fanout;
+#[cfg(all(test, target_os = "linux"))]
+mod tests_lanes;
 #[cfg(test)]
 mod tests_release;
 
@@ -213,6 +221,8 @@ pub struct StreamStats {
     pub gop_frames: usize,
     pub frames_pushed: u64,
     pub skips: u64,
+    /// Players whose frames a lane sends now (see [`Subscription::hand_to_lane`]).
+    pub lane_players: usize,
 }
 
 /// One stream: its state and the channel that wakes its players.
@@ -226,6 +236,11 @@ pub(crate) struct Stream {
     /// Players that send frames from the stream's frame file: while there are none, the
     /// publisher writes no frame file (no copy of the ring in memory files, no descriptors).
     file_readers: AtomicUsize,
+    /// The tasks that send frames to caught-up players, made with the first such player.
+    #[cfg(target_os = "linux")]
+    lanes: std::sync::OnceLock<lanes::Lanes>,
+    /// Players a lane sends to now.
+    lane_players: AtomicUsize,
 }
 
 impl Stream {
@@ -237,10 +252,17 @@ impl Stream {
             skips: AtomicU64::new(0),
             serializations: Arc::default(),
             file_readers: AtomicUsize::new(0),
+            #[cfg(target_os = "linux")]
+            lanes: std::sync::OnceLock::new(),
+            lane_players: AtomicUsize::new(0),
         }
     }
 
     fn wake(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(lanes) = self.lanes.get() {
+            lanes.wake();
+        }
         self.wake.send_modify(|v| *v = v.wrapping_add(1));
     }
 }
@@ -358,6 +380,9 @@ impl Hub {
             rx,
             pos,
             reads_files: false,
+            #[cfg(target_os = "linux")]
+            lane: None,
+            in_lane: false,
         }
     }
 
@@ -400,6 +425,7 @@ impl Hub {
             gop_frames: st.gop.map_or(0, |g| g.frames),
             frames_pushed: st.frames_pushed,
             skips: stream.skips.load(Ordering::Relaxed),
+            lane_players: stream.lane_players.load(Ordering::Relaxed),
         })
     }
 

@@ -64,6 +64,13 @@ pub struct Subscription {
     pub(crate) pos: Position,
     /// Counted in the stream's file readers (see [`send_from_files`](Self::send_from_files)).
     pub(crate) reads_files: bool,
+    /// This player in one of the stream's lanes, once handed to one (see
+    /// [`hand_to_lane`](Self::hand_to_lane)).
+    #[cfg(target_os = "linux")]
+    pub(crate) lane: Option<Arc<super::lanes::LanePlayer>>,
+    /// Whether the lane has the socket (as far as this side knows: the lane may have handed
+    /// it back already, see [`poll_lane_return`](Self::poll_lane_return)).
+    pub(crate) in_lane: bool,
 }
 
 /// Where a player is in its stream, and what it has been told.
@@ -173,6 +180,87 @@ impl Subscription {
         let (next, run) = st.file_run(pos.cursor, session, max_bytes as u64)?;
         pos.cursor = next;
         Some(run)
+    }
+
+    /// Hands the sending of this player's frames to one of the stream's lanes (a task per
+    /// worker thread that walks its players on each release and `sendfile`s each the run of
+    /// the frame file that follows its cursor, straight into `socket`), when the player is
+    /// caught up and its next deliveries are frames as the file holds them (the caller checks
+    /// that it sends every frame so, and that nothing of its own is unwritten).
+    /// Returns whether the lane has the socket now; from then until
+    /// [`take_back`](Self::take_back) the caller writes nothing to it and does not call
+    /// [`next`](Self::next).
+    pub fn hand_to_lane(&mut self, socket: std::os::fd::BorrowedFd<'_>) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            let pos = &self.pos;
+            if self.in_lane {
+                return true;
+            }
+            if !self.reads_files || !pos.pending.is_empty() || pos.not_found || pos.need_keyframe {
+                return false;
+            }
+            let Some(session) = pos.session else {
+                return false;
+            };
+            {
+                let st = self.stream.state.read();
+                if pos.cursor < st.released() || st.session_id() != Some(session) {
+                    return false;
+                }
+            }
+            if self.lane.is_none() {
+                self.lane =
+                    super::lanes::LanePlayer::join(&self.hub, &self.stream, socket, self.id);
+            }
+            let Some(lane) = &self.lane else {
+                return false;
+            };
+            lane.hand(&self.stream, pos.cursor, session);
+            self.in_lane = true;
+            true
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = socket;
+            false
+        }
+    }
+
+    /// Whether a lane has this player's socket (see [`hand_to_lane`](Self::hand_to_lane)).
+    pub fn in_lane(&self) -> bool {
+        self.in_lane
+    }
+
+    /// Ready when the lane handed the player back by itself (its socket is full, it fell
+    /// behind, or something other than a run of frames comes next): call
+    /// [`take_back`](Self::take_back). Pending while not in a lane.
+    pub fn poll_lane_return(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        #[cfg(target_os = "linux")]
+        if self.in_lane
+            && let Some(lane) = &self.lane
+        {
+            return lane.poll_returned(cx);
+        }
+        let _ = cx;
+        std::task::Poll::Pending
+    }
+
+    /// Takes the socket back from the lane (no-op when not in one): deliveries go on from
+    /// where the lane stopped. Returns the run of the file the lane sent only part of, with
+    /// the bytes sent: the caller writes the rest before anything else.
+    pub fn take_back(&mut self) -> Option<(FileSlot, usize)> {
+        if !self.in_lane {
+            return None;
+        }
+        self.in_lane = false;
+        #[cfg(target_os = "linux")]
+        if let Some(lane) = &self.lane {
+            let (cursor, unsent) = lane.take_back(&self.stream);
+            self.pos.cursor = cursor;
+            return unsent;
+        }
+        None
     }
 
     /// The chunk size of the frames' shared serialization (see [`Frame::file_slot`]).
@@ -324,6 +412,10 @@ impl Position {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(lane) = self.lane.take() {
+            lane.leave(&self.stream);
+        }
         self.send_from_files(false);
         self.hub.release(&self.stream);
     }
