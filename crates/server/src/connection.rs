@@ -31,7 +31,7 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::config::ServerConfig;
 use crate::hub::{
-    Delivery, FileSlot, Frame, FrameKind, Hub, PublishError, PublishOptions, Publisher,
+    Delivery, FileSlot, Frame, FrameKind, Hub, LaneSocket, PublishError, PublishOptions, Publisher,
     SHARED_STREAM_ID, StreamKey, Subscription,
 };
 
@@ -534,10 +534,10 @@ impl Connection {
         {
             return;
         }
-        let (Some(p), Some(socket)) = (&mut self.playing, writer.socket()) else {
+        let Some(p) = &mut self.playing else {
             return;
         };
-        if p.paused || !p.subscription.hand_to_lane(socket) {
+        if p.paused || !p.subscription.hand_to_lane(|| writer.socket()) {
             return;
         }
         // The lane sends on the media chunk streams without the session.
@@ -998,7 +998,7 @@ pub trait ConnectionWriter: AsyncWrite + Unpin {
 
     /// The socket, for a lane to send frames into (see [`Subscription::hand_to_lane`]):
     /// plain TCP on Linux only.
-    fn socket(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+    fn socket(&self) -> Option<LaneSocket> {
         None
     }
 
@@ -1017,16 +1017,14 @@ pub trait ConnectionWriter: AsyncWrite + Unpin {
 
 impl<T: AsyncRead + AsyncWrite> ConnectionWriter for tokio::io::WriteHalf<T> {}
 
-impl ConnectionWriter for tokio::net::tcp::OwnedWriteHalf {
+impl ConnectionWriter for crate::socket::TcpWriter {
     fn sends_files(&self) -> bool {
         cfg!(target_os = "linux")
     }
 
     #[cfg(target_os = "linux")]
-    fn socket(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        use std::os::fd::AsFd;
-        let socket: &tokio::net::TcpStream = self.as_ref();
-        Some(socket.as_fd())
+    fn socket(&self) -> Option<LaneSocket> {
+        Some(self.stream().clone())
     }
 
     #[cfg(target_os = "linux")]
@@ -1037,7 +1035,7 @@ impl ConnectionWriter for tokio::net::tcp::OwnedWriteHalf {
         skip: usize,
         len: usize,
     ) -> Poll<std::io::Result<usize>> {
-        let socket: &tokio::net::TcpStream = self.as_ref();
+        let socket = &**self.stream();
         loop {
             std::task::ready!(socket.poll_write_ready(cx))?;
             let sent = socket.try_io(tokio::io::Interest::WRITABLE, || {

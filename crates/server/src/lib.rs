@@ -14,6 +14,7 @@ pub mod connection;
 pub mod hub;
 pub mod outputs;
 pub mod serve;
+pub mod socket;
 pub mod tls;
 
 pub use serve::{Server, StartError};

@@ -229,8 +229,8 @@ async fn handle_tls(
 
 async fn handle(ctx: ConnectionContext, socket: TcpStream, peer: SocketAddr, id: u64) {
     tracing::debug!(conn = id, %peer, "accepted");
-    // Owned halves: no lock between reading and writing, unlike `tokio::io::split`.
-    let (reader, writer) = socket.into_split();
+    // Halves with no lock between reading and writing, unlike `tokio::io::split`.
+    let (reader, writer) = crate::socket::split(socket);
     log_ending(
         id,
         peer,

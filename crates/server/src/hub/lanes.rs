@@ -19,12 +19,11 @@
 //! slot is not a frame of the file (a publisher event). The connection then goes on as
 //! before, and hands the player to the lane again once it has caught up.
 //!
-//! A lane holds its own descriptor of each socket (`dup`), so a connection that ends while
-//! the lane is sending cannot have its descriptor number reused under it; a player that
-//! leaves wakes its lane, which lets the descriptor go at once. A lane's task ends when its
+//! A lane shares each socket with its connection ([`LaneSocket`]), so a connection that ends
+//! while the lane is sending cannot have its descriptor closed and reused under it; a player
+//! that leaves wakes its lane, which lets its share go at once. A lane's task ends when its
 //! last player leaves.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
@@ -35,7 +34,7 @@ use tokio::sync::Notify;
 
 use super::frame_file::FileSlot;
 use super::ring::StreamState;
-use super::{HubConfig, HubShared, Stream};
+use super::{HubConfig, HubShared, LaneSocket, Stream};
 
 /// Most bytes of the file sent to one player in one call; a player further behind gets
 /// several, up to [`RUNS_PER_TURN`] per release, then its connection takes it back.
@@ -72,13 +71,22 @@ enum Owner {
 }
 
 /// One player as its lane sees it.
-#[derive(Debug)]
 pub(crate) struct LanePlayer {
-    socket: OwnedFd,
+    socket: LaneSocket,
     lane: usize,
     state: Mutex<LaneState>,
     /// The connection's task, woken when the lane hands the player back.
     waker: AtomicWaker,
+}
+
+impl std::fmt::Debug for LanePlayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LanePlayer")
+            .field("socket", &self.socket.as_fd())
+            .field("lane", &self.lane)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -142,23 +150,16 @@ impl Lanes {
 }
 
 impl LanePlayer {
-    /// Joins one of `stream`'s lanes with a descriptor of `socket`, owned by the connection
-    /// until [`hand`](Self::hand). `None` outside a Tokio runtime or when the descriptor cannot
-    /// be duplicated (out of descriptors): the connection then sends for itself.
+    /// Joins one of `stream`'s lanes with `socket`, whose writes stay the connection's until
+    /// [`hand`](Self::hand). `None` outside a Tokio runtime: the connection then sends for
+    /// itself.
     pub(crate) fn join(
         hub: &Arc<HubShared>,
         stream: &Arc<Stream>,
-        socket: BorrowedFd<'_>,
+        socket: LaneSocket,
         id: u64,
     ) -> Option<Arc<LanePlayer>> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let socket = match socket.try_clone_to_owned() {
-            Ok(fd) => fd,
-            Err(e) => {
-                tracing::debug!(subscription = id, "no lane for this player: {e}");
-                return None;
-            }
-        };
         let lanes = stream
             .lanes
             .get_or_init(|| Lanes::new(runtime.metrics().num_workers()));
@@ -245,7 +246,7 @@ impl LanePlayer {
     /// Sends `run` from its start; the bytes the socket took (0 when it is full).
     fn send(&self, run: &FileSlot) -> std::io::Result<usize> {
         let mut offset = run.offset;
-        match rustix::fs::sendfile(&self.socket, run.segment.fd(), Some(&mut offset), run.len) {
+        match rustix::fs::sendfile(&*self.socket, run.segment.fd(), Some(&mut offset), run.len) {
             Ok(n) => Ok(n),
             Err(rustix::io::Errno::AGAIN) => Ok(0),
             Err(e) => Err(e.into()),

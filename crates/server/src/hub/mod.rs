@@ -59,6 +59,10 @@ pub use frame_file::FileSlot;
 pub use publisher::{Publisher, PushError};
 pub use subscription::{Delivery, SkipReport, Subscription};
 
+/// A player's socket as a lane holds it: shared, so that it stays open while the lane may
+/// send to it (see [`Subscription::hand_to_lane`]).
+pub type LaneSocket = Arc<dyn std::os::fd::AsFd + Send + Sync>;
+
 use publisher::SessionFlag;
 pub use ring::AUDIO_HOLD;
 use ring::{Session, StreamState};

@@ -190,7 +190,7 @@ impl Subscription {
     /// Returns whether the lane has the socket now; from then until
     /// [`take_back`](Self::take_back) the caller writes nothing to it and does not call
     /// [`next`](Self::next).
-    pub fn hand_to_lane(&mut self, socket: std::os::fd::BorrowedFd<'_>) -> bool {
+    pub fn hand_to_lane(&mut self, socket: impl FnOnce() -> Option<super::LaneSocket>) -> bool {
         #[cfg(target_os = "linux")]
         {
             let pos = &self.pos;
@@ -210,6 +210,9 @@ impl Subscription {
                 }
             }
             if self.lane.is_none() {
+                let Some(socket) = socket() else {
+                    return false;
+                };
                 self.lane =
                     super::lanes::LanePlayer::join(&self.hub, &self.stream, socket, self.id);
             }

@@ -23,6 +23,13 @@ async fn socket_pair() -> (TcpStream, TcpStream) {
     (accepted.unwrap().0, client.unwrap())
 }
 
+/// `socket` as a lane holds it: a descriptor of its own, so that the socket closes only when
+/// the test's and the lane's are both closed.
+fn shared(socket: &TcpStream) -> impl FnOnce() -> Option<LaneSocket> {
+    let fd = socket.as_fd().try_clone_to_owned().unwrap();
+    move || Some(Arc::new(fd) as LaneSocket)
+}
+
 /// A player that has taken everything published so far (its bytes are not sent anywhere:
 /// these tests look at what the lane sends after).
 fn caught_up_player(hub: &Hub) -> Subscription {
@@ -89,7 +96,7 @@ async fn lanes_send_every_released_frame_as_the_file_holds_it() {
     for _ in 0..3 {
         let (server, client) = socket_pair().await;
         let mut sub = caught_up_player(&hub);
-        assert!(sub.hand_to_lane(server.as_fd()));
+        assert!(sub.hand_to_lane(shared(&server)));
         assert!(sub.in_lane());
         players.push((sub, server, client));
     }
@@ -117,7 +124,7 @@ async fn a_full_socket_hands_the_player_back_with_the_part_it_did_not_take() {
     let mut publisher = publishing(&hub);
     let (mut server, mut client) = socket_pair().await;
     let mut sub = caught_up_player(&hub);
-    assert!(sub.hand_to_lane(server.as_fd()));
+    assert!(sub.hand_to_lane(shared(&server)));
 
     // The player reads nothing until its socket is full and the lane gives it back.
     let mut frames = Vec::new();
@@ -162,13 +169,13 @@ async fn the_publisher_leaving_hands_the_player_back() {
     let publisher = publishing(&hub);
     let (server, _client) = socket_pair().await;
     let mut sub = caught_up_player(&hub);
-    assert!(sub.hand_to_lane(server.as_fd()));
+    assert!(sub.hand_to_lane(shared(&server)));
     drop(publisher);
     returned(&sub).await;
     assert!(sub.take_back().is_none());
     assert!(matches!(sub.try_next(), Some(Delivery::PublisherLeft)));
     // Not caught up with a publisher: no lane.
-    assert!(!sub.hand_to_lane(server.as_fd()));
+    assert!(!sub.hand_to_lane(shared(&server)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +184,7 @@ async fn a_player_that_leaves_lets_its_socket_go() {
     let mut publisher = publishing(&hub);
     let (server, mut client) = socket_pair().await;
     let mut sub = caught_up_player(&hub);
-    assert!(sub.hand_to_lane(server.as_fd()));
+    assert!(sub.hand_to_lane(shared(&server)));
     let frame = push(&mut publisher, big_frame(33, 500));
     let expected = file_bytes(&[frame]);
     assert_eq!(read_exactly(&mut client, expected.len()).await, expected);
