@@ -1035,10 +1035,9 @@ impl ConnectionWriter for crate::socket::TcpWriter {
         skip: usize,
         len: usize,
     ) -> Poll<std::io::Result<usize>> {
-        let socket = &**self.stream();
-        loop {
-            std::task::ready!(socket.poll_write_ready(cx))?;
-            let sent = socket.try_io(tokio::io::Interest::WRITABLE, || {
+        self.poll_io(cx, |socket| {
+            // Through `try_io`, so that a full socket clears its readiness.
+            socket.try_io(tokio::io::Interest::WRITABLE, || {
                 let mut offset = slot.offset + skip as u64;
                 Ok(rustix::fs::sendfile(
                     socket,
@@ -1046,12 +1045,8 @@ impl ConnectionWriter for crate::socket::TcpWriter {
                     Some(&mut offset),
                     len,
                 )?)
-            });
-            match sent {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                result => return Poll::Ready(result),
-            }
-        }
+            })
+        })
     }
 }
 

@@ -44,8 +44,9 @@ impl TcpWriter {
         &self.stream
     }
 
-    /// Calls `io` until the socket takes it or fails, waiting for room.
-    fn poll_io<T>(
+    /// Calls `io` until the socket takes it or fails, waiting for room. `io` must clear the
+    /// socket's readiness when it would block (tokio's `try_*` calls do).
+    pub(crate) fn poll_io<T>(
         &self,
         cx: &mut Context<'_>,
         mut io: impl FnMut(&TcpStream) -> std::io::Result<T>,
