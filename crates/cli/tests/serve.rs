@@ -55,6 +55,19 @@ fn merged_writes_play_losslessly() {
     players_get_every_frame_after_joining_late(&dir, &["--config", config.to_str().unwrap()]);
 }
 
+/// A player that acknowledges every 4 KB talks to the server all the time, so its connection
+/// keeps taking the socket back from the stream's lane (to read what it says) and handing it
+/// to the lane again, dozens of times in 3 s here: still every frame, in order. (ffmpeg's
+/// player does; rtmpdump asks for a duration with `-B`, and a player with a duration is never
+/// handed to a lane.)
+#[test]
+fn players_that_acknowledge_often_play_losslessly() {
+    require_tools!("ffmpeg", "rtmpdump");
+    let dir = TempDir::new("lossless-acks");
+    let config = support::write_config(&dir, "acks.toml", "window_ack_size = 4096\n");
+    players_get_every_frame_after_joining_late(&dir, &["--config", config.to_str().unwrap()]);
+}
+
 /// ffmpeg publishes 8 s; ffmpeg and rtmpdump join after 1.5 s and play 3 s from the GOP
 /// cache on: each gets a contiguous run of the source's frames starting at a keyframe.
 fn players_get_every_frame_after_joining_late(dir: &TempDir, server_args: &[&str]) {
