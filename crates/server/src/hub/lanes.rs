@@ -38,7 +38,7 @@ use super::{HubConfig, HubShared, LaneSocket, Stream};
 
 /// Most bytes of the file sent to one player in one call; a player further behind gets
 /// several, up to [`RUNS_PER_TURN`] per release, then its connection takes it back.
-pub(crate) const RUN_MAX: usize = 256 * 1024;
+const RUN_MAX: usize = 256 * 1024;
 const RUNS_PER_TURN: usize = 4;
 
 /// A stream's lanes, made with its first lane player.
