@@ -197,3 +197,61 @@ async fn a_player_that_leaves_lets_its_socket_go() {
     assert!(matches!(read, Ok(Ok(0))), "{read:?}");
     assert_eq!(hub.stream_stats(&key()).unwrap().lane_players, 0);
 }
+
+type UnixPlayer = (Subscription, std::os::unix::net::UnixStream);
+
+/// Reads `expected` from each player's socket, on a blocking thread.
+async fn each_reads(players: Vec<UnixPlayer>, expected: Vec<u8>) -> Vec<UnixPlayer> {
+    use std::io::Read;
+    tokio::task::spawn_blocking(move || {
+        let mut players = players;
+        for (_, client) in &mut players {
+            let mut got = vec![0; expected.len()];
+            client.read_exact(&mut got).unwrap();
+            assert_eq!(got, expected);
+        }
+        players
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_lane_serves_hundreds_of_players_in_slices_and_drops_leavers() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    let hub = hub_with(|_| {});
+    let mut publisher = publishing(&hub);
+    // One worker thread: one lane, which serves these in two slices.
+    let mut players = Vec::new();
+    for _ in 0..300 {
+        let (server, client) = UnixStream::pair().unwrap();
+        client.set_read_timeout(Some(WAIT)).unwrap();
+        let mut sub = caught_up_player(&hub);
+        // The lane holds the server's end alone: it closes when the lane lets it go.
+        assert!(sub.hand_to_lane(move || Some(Arc::new(server) as LaneSocket)));
+        players.push((sub, client));
+    }
+    let first = file_bytes(&[push(&mut publisher, big_frame(33, 1000))]);
+    let players = each_reads(players, first).await;
+
+    // Every seventh leaves; the rest each get the next frame once.
+    let (leaving, staying): (Vec<_>, Vec<_>) = players
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 7 == 6);
+    let mut gone: Vec<UnixStream> = leaving.into_iter().map(|(_, (_, client))| client).collect();
+    let staying: Vec<UnixPlayer> = staying.into_iter().map(|(_, p)| p).collect();
+    let second = file_bytes(&[push(&mut publisher, big_frame(66, 2000))]);
+    let staying = each_reads(staying, second).await;
+    assert_eq!(
+        hub.stream_stats(&key()).unwrap().lane_players,
+        staying.len()
+    );
+    let closed = tokio::task::spawn_blocking(move || {
+        gone.iter_mut()
+            .all(|client| matches!(client.read(&mut [0; 64]), Ok(0)))
+    });
+    assert!(closed.await.unwrap(), "a leaver's socket is still open");
+}
