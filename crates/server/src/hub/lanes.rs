@@ -104,7 +104,7 @@ struct LaneState {
 }
 
 /// What a lane does for a player at a cursor: the same for every player there.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Step {
     /// Nothing new.
     Wait,
@@ -296,15 +296,17 @@ struct Look {
 }
 
 impl Look {
-    fn step(&mut self, stream: &Stream, config: &HubConfig, cursor: u64, session: u64) -> Step {
-        match &self.last {
-            Some((c, s, step)) if *c == cursor && *s == session => step.clone(),
-            _ => {
-                let step = stream.state.read().lane_step(cursor, session, config);
-                self.last = Some((cursor, session, step.clone()));
-                step
-            }
+    /// Borrowed, not cloned: a clone would take a reference on the run's memory file, one
+    /// atomic on a line every lane shares, per player and release.
+    fn step(&mut self, stream: &Stream, config: &HubConfig, cursor: u64, session: u64) -> &Step {
+        if !matches!(&self.last, Some((c, s, _)) if *c == cursor && *s == session) {
+            self.last = None;
         }
+        let (_, _, step) = self.last.get_or_insert_with(|| {
+            let step = stream.state.read().lane_step(cursor, session, config);
+            (cursor, session, step)
+        });
+        step
     }
 }
 
@@ -348,11 +350,12 @@ fn serve(config: &HubConfig, stream: &Stream, p: &LanePlayer, look: &mut Look) -
                 break;
             }
             Step::Send { run, next, more } => {
-                s.cursor = next;
+                let more = *more;
+                s.cursor = *next;
                 // An error is left for the connection to meet on its own write.
-                let sent = p.send(&run).unwrap_or(0);
+                let sent = p.send(run).unwrap_or(0);
                 if sent < run.len {
-                    s.unsent = Some((run, sent));
+                    s.unsent = Some((run.clone(), sent));
                     hand_back = true;
                     break;
                 }
