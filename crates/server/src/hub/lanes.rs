@@ -198,8 +198,10 @@ impl LanePlayer {
             s.cursor = cursor;
             s.session = session;
             s.unsent = None;
+            // Counted under the lock, as the hand-backs uncount it, so that a lane handing
+            // the player back at once cannot take the count below zero for a moment.
+            stream.lane_players.fetch_add(1, Ordering::Relaxed);
         }
-        stream.lane_players.fetch_add(1, Ordering::Relaxed);
         // A release between the caller's look and now woke the lane before it owned this
         // player: look again.
         if cursor < stream.state.read().released() {

@@ -60,7 +60,9 @@ pub use publisher::{Publisher, PushError};
 pub use subscription::{Delivery, SkipReport, Subscription};
 
 /// A player's socket as a lane holds it: shared, so that it stays open while the lane may
-/// send to it (see [`Subscription::hand_to_lane`]).
+/// send to it (see [`Subscription::hand_to_lane`]). It must be in non-blocking mode: a lane
+/// sends while holding the player's state and serves all its players from one task, so a
+/// send that blocked would stall every player of the lane.
 pub type LaneSocket = Arc<dyn std::os::fd::AsFd + Send + Sync>;
 
 use publisher::SessionFlag;

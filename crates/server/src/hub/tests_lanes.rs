@@ -227,6 +227,7 @@ async fn a_lane_serves_hundreds_of_players_in_slices_and_drops_leavers() {
     let mut players = Vec::new();
     for _ in 0..300 {
         let (server, client) = UnixStream::pair().unwrap();
+        server.set_nonblocking(true).unwrap();
         client.set_read_timeout(Some(WAIT)).unwrap();
         let mut sub = caught_up_player(&hub);
         // The lane holds the server's end alone: it closes when the lane lets it go.
